@@ -1,0 +1,78 @@
+// Lint rules, including the module boundaries of DESIGN.md §3 / STYLE.md §1:
+// imports flow pickle <- delta <- protocol <- session; each kind of I/O has one home.
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+const layers = ['pickle', 'delta', 'protocol', 'session', 'net', 'store', 'admin', 'client', 'cli'];
+
+/** What each folder may import from its siblings. Everything else under src/ is off limits. */
+const allowed = {
+  pickle: [],
+  delta: ['pickle'],
+  protocol: ['pickle', 'delta'],
+  session: ['pickle', 'delta', 'protocol'],
+  net: ['pickle', 'protocol', 'session'],
+  store: ['pickle', 'delta', 'protocol', 'session'],
+  admin: ['pickle', 'protocol', 'session', 'store'],
+  client: ['pickle', 'delta', 'protocol', 'net'],
+  cli: layers,
+};
+
+/** The single home of each kind of I/O. */
+const ioHome = { zeromq: 'net', 'node:http': 'admin', 'node:fs': 'store', 'node:fs/promises': 'store' };
+
+function boundaryRules(layer) {
+  const banned = layers.filter((l) => l !== layer && !allowed[layer].includes(l));
+  const paths = Object.entries(ioHome)
+    .filter(([, home]) => home !== layer && layer !== 'cli' && !(layer === 'client' && home === 'net'))
+    .map(([name, home]) => ({ name, message: `only src/${home}/ may import ${name}` }));
+  return {
+    files: [`src/${layer}/**/*.ts`],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths,
+          patterns: banned.map((l) => ({
+            group: [`../${l}/*`, `../${l}`],
+            message: `src/${layer} must not import src/${l}`,
+          })),
+        },
+      ],
+    },
+  };
+}
+
+export default tseslint.config(
+  { ignores: ['dist/', 'node_modules/', 'test/fixtures/data/'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    languageOptions: {
+      globals: {
+        process: 'readonly',
+        console: 'readonly',
+        Buffer: 'readonly',
+        setTimeout: 'readonly',
+        clearTimeout: 'readonly',
+        setInterval: 'readonly',
+        clearInterval: 'readonly',
+        setImmediate: 'readonly',
+        URL: 'readonly',
+        TextDecoder: 'readonly',
+        TextEncoder: 'readonly',
+      },
+    },
+    rules: {
+      '@typescript-eslint/consistent-type-imports': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      'no-constant-condition': ['error', { checkLoops: false }],
+    },
+  },
+  ...layers.map(boundaryRules),
+  {
+    files: ['src/**/*.ts'],
+    ignores: ['src/cli/**'],
+    rules: { 'no-console': 'error' },
+  },
+);
