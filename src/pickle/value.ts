@@ -91,9 +91,18 @@ export class PyObject {
  * The key under which a hashable value is stored in a JS `Map`, such that two Python values
  * that are equal (`1 == 1.0 == True`, `(1,) == (1.0,)`) get the same key.
  * str → itself; int/bool/integral float → bigint; other float → number; None → null;
- * anything composite → a registered symbol of its canonical text; opaque objects → themselves (identity).
+ * anything composite (tuple, bytes, frozenset, …) → `COMPOSITE_PREFIX` + its canonical text;
+ * opaque objects → themselves (identity).
+ *
+ * Composite keys are strings rather than registered symbols: `Symbol.for` entries are never
+ * freed, so a client sending many distinct tuple keys would grow memory without bound. A real
+ * str that happens to start with the prefix is escaped by doubling it, so the spaces never meet.
  */
-export type HashKey = string | bigint | number | null | symbol | object;
+export type HashKey = string | bigint | number | null | object;
+
+/** U+FFFF is a noncharacter: real text starting with it is rare, and is escaped anyway. */
+const COMPOSITE_PREFIX = '\uffff';
+const COMPOSITE_CODE = 0xffff;
 
 /** Thrown for Python's `TypeError: unhashable type`. */
 export class UnhashableError extends Error {
@@ -145,22 +154,19 @@ function latin1(bytes: Uint8Array): string {
   return s;
 }
 
-/** Canonical text of a hashable value; equal Python values give equal text. Used for composite keys. */
+/** Canonical text of a hashable value; equal Python values give equal text. Used inside composite keys. */
 function canonicalText(v: PyValue): string {
   const k = hashKey(v);
   switch (typeof k) {
     case 'string':
-      return 's' + JSON.stringify(k);
+      // Composite keys are already canonical and start with the prefix; plain text gets a tag.
+      return typeof v === 'string' ? 's' + JSON.stringify(v) : k;
     case 'bigint':
       return 'i' + k.toString();
     case 'number':
       return 'f' + (Number.isNaN(k) ? 'nan' : String(k));
-    case 'symbol':
-      return k.description ?? '';
-    case 'object':
-      return k === null ? 'N' : 'o' + objectIdOf(k);
     default:
-      return '?';
+      return k === null ? 'N' : 'o' + objectIdOf(k);
   }
 }
 
@@ -183,7 +189,7 @@ export function hashKey(v: PyValue): HashKey {
   if (v === null) return null;
   switch (typeof v) {
     case 'string':
-      return v;
+      return v.charCodeAt(0) === COMPOSITE_CODE ? COMPOSITE_PREFIX + v : v;
     case 'bigint':
       return v;
     case 'boolean':
@@ -192,17 +198,17 @@ export function hashKey(v: PyValue): HashKey {
       if (Number.isInteger(v)) return BigInt(v);
       return v;
   }
-  if (v instanceof PyTuple) return Symbol.for('t(' + v.items.map(canonicalText).join(',') + ')');
-  if (v instanceof Uint8Array) return Symbol.for('b' + latin1(v));
+  if (v instanceof PyTuple) return COMPOSITE_PREFIX + 't(' + v.items.map(canonicalText).join(',') + ')';
+  if (v instanceof Uint8Array) return COMPOSITE_PREFIX + 'b' + latin1(v);
   if (v instanceof PySet) {
     if (!v.frozen) throw new UnhashableError('set');
     const parts: string[] = [];
     for (const item of v.values()) parts.push(canonicalText(item));
     parts.sort();
-    return Symbol.for('F{' + parts.join(',') + '}');
+    return COMPOSITE_PREFIX + 'F{' + parts.join(',') + '}';
   }
-  if (v instanceof PyCodepointStr) return Symbol.for('u' + v.codepoints.join(','));
-  if (v instanceof PyGlobal) return Symbol.for('g' + v.module + ' ' + v.name);
+  if (v instanceof PyCodepointStr) return COMPOSITE_PREFIX + 'u' + v.codepoints.join(',');
+  if (v instanceof PyGlobal) return COMPOSITE_PREFIX + 'g' + v.module + ' ' + v.name;
   if (Array.isArray(v)) throw new UnhashableError('list');
   if (v instanceof PyDict) throw new UnhashableError('dict');
   if (v instanceof PyByteArray) throw new UnhashableError('bytearray');
@@ -232,6 +238,7 @@ export class PyDict {
 
   /** Fast path for str keys (the common case while decoding). */
   setStr(key: string, value: PyValue): void {
+    if (key.charCodeAt(0) === COMPOSITE_CODE) return this.set(key, value);
     this.vals.set(key, value);
   }
 
@@ -259,7 +266,14 @@ export class PyDict {
     return hk as PyValue;
   }
 
-  *keys(): IterableIterator<PyValue> {
+  keys(): IterableIterator<PyValue> {
+    // Without translated keys every hash key is the key itself: the Map's own iterator is far
+    // faster than a generator (the encoder walks every dict through here).
+    if (this.origKeys === null) return this.vals.keys() as IterableIterator<PyValue>;
+    return this.translatedKeys();
+  }
+
+  private *translatedKeys(): IterableIterator<PyValue> {
     for (const hk of this.vals.keys()) yield this.keyOf(hk);
   }
 
@@ -267,7 +281,12 @@ export class PyDict {
     return this.vals.values();
   }
 
-  *entries(): IterableIterator<[PyValue, PyValue]> {
+  entries(): IterableIterator<[PyValue, PyValue]> {
+    if (this.origKeys === null) return this.vals.entries() as IterableIterator<[PyValue, PyValue]>;
+    return this.translatedEntries();
+  }
+
+  private *translatedEntries(): IterableIterator<[PyValue, PyValue]> {
     for (const [hk, v] of this.vals) yield [this.keyOf(hk), v];
   }
 

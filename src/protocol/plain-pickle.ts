@@ -1,0 +1,63 @@
+/**
+ * Decoding the pickles the codec reads itself (frame 0, dependency lists, command data) with no
+ * global allowed. The add-on never puts a global, persistent id or object in these frames (§2.4:
+ * they are plain dicts, lists, str, bytes, numbers, tuples, sets), so anything else is hostile:
+ * capture 10_untrusted_pickle shows the reference executing `builtins.print` from frame 0.
+ */
+import { decodePickle } from '../pickle/decode.js';
+import type { PickleLimits } from '../pickle/limits.js';
+import { PyDict, PyGlobal, PyObject, PyPersId, PySet, PyTuple, type PyValue } from '../pickle/value.js';
+import { protocolError, type ProtocolErrorCode } from './errors.js';
+
+const refuseEveryGlobal = (): boolean => false;
+
+/**
+ * Unpickles `frame` and checks that the result is a plain value. Never executes anything.
+ * Any failure (malformed pickle, limit, global, persistent id, built object) becomes a
+ * `ProtocolError` with `code` (default `PROTOCOL_PICKLE`), never another exception type.
+ */
+export function decodePlainPickle(
+  frame: Uint8Array,
+  frameIndex: number,
+  pickleLimits?: Partial<PickleLimits>,
+  code: ProtocolErrorCode = 'PROTOCOL_PICKLE',
+): PyValue {
+  let value: PyValue;
+  try {
+    value = decodePickle(frame, { limits: pickleLimits, allowGlobal: refuseEveryGlobal, allowPersistentIds: false });
+  } catch (err) {
+    // Any exception, not only PickleError: a decoder bug must not escape as another type (brief).
+    throw protocolError(code, 'frame is not an acceptable pickle', frameIndex, err);
+  }
+  const bad = findNonPlain(value);
+  if (bad !== undefined) throw protocolError(code, `pickle holds ${bad}`, frameIndex);
+  return value;
+}
+
+/**
+ * The first non-plain thing inside `value` (a description), or `undefined` when it is plain.
+ * Iterative and cycle-safe: shared and recursive containers are visited once.
+ */
+export function findNonPlain(value: PyValue): string | undefined {
+  const seen = new Set<object>();
+  const todo: PyValue[] = [value];
+  while (todo.length > 0) {
+    const v = todo.pop() as PyValue;
+    if (v === null || typeof v !== 'object' || v instanceof Uint8Array) continue;
+    if (v instanceof PyGlobal) return `a global (${v.module}.${v.name})`;
+    if (v instanceof PyPersId) return 'a persistent id';
+    if (v instanceof PyObject) return 'a built object';
+    if (seen.has(v)) continue;
+    seen.add(v);
+    if (Array.isArray(v)) {
+      for (const item of v) todo.push(item);
+    } else if (v instanceof PyTuple) {
+      for (const item of v.items) todo.push(item);
+    } else if (v instanceof PyDict) {
+      for (const [k, item] of v.entries()) todo.push(k, item);
+    } else if (v instanceof PySet) {
+      for (const item of v.values()) todo.push(item);
+    }
+  }
+  return undefined;
+}
