@@ -1,0 +1,241 @@
+/**
+ * The server's configuration, resolved once at the edge (STYLE.md §11): command-line flags, then
+ * environment variables, then a `.env` file in the working directory, then defaults — first one
+ * found wins — merged into one frozen, typed `Config`. Pure: the caller passes argv, env and the
+ * `.env` text, so tests never touch `process.env`. Flags keep the reference CLI's spellings
+ * (`-p`, `-apwd`, `-spwd`, `-t`, `-l`, `-lf`).
+ */
+import { ConfigError } from './config-error.js';
+import { parseDotenv } from './dotenv.js';
+
+export { ConfigError, type ConfigErrorCode } from './config-error.js';
+
+/** Log levels by their Python names, as the reference prints them. */
+export type LogLevelName = 'DEBUG' | 'INFO' | 'WARNING' | 'ERROR';
+
+export interface Config {
+  /** `--port`/`-p`, PORT: base port P; the server also uses P+1 (data) and P+2 (heartbeat). */
+  readonly port: number;
+  /** `--host`, HOST: bind address; `*` = every interface, as the reference. */
+  readonly host: string;
+  /** `--admin-password`/`-apwd`, ADMIN_PASSWORD. Empty disables admin logins. */
+  readonly adminPassword: string;
+  /** `--server-password`/`-spwd`, SERVER_PASSWORD. Empty = public server. */
+  readonly serverPassword: string;
+  /** `--timeout`/`-t`, TIMEOUT (ms): heartbeat latency past which a client is dropped. */
+  readonly timeoutMs: number;
+  /** `--log-level`/`-l`, LOG_LEVEL. */
+  readonly logLevel: LogLevelName;
+  /** `--log-file`/`-lf`, LOG_FILE: also append log lines to this file; `null` = stderr only. */
+  readonly logFile: string | null;
+  /** `--data-dir`, DATA_DIR: where persistence keeps its files (persistence issue). */
+  readonly dataDir: string;
+  /** `--send-queue-max-messages`, SEND_QUEUE_MAX_MESSAGES: per client and socket, before it is dropped as too slow. */
+  readonly sendQueueMaxMessages: number;
+  /** `--send-queue-max-bytes`, SEND_QUEUE_MAX_BYTES: per client and socket, before it is dropped as too slow. */
+  readonly sendQueueMaxBytes: number;
+}
+
+export type ConfigKey = keyof Config;
+
+/** Where a value came from (for the startup log; never the value of a password). */
+export type ConfigSource = 'flag' | 'env' | '.env' | 'default';
+
+/** Defaults (issue 3 §5; DESIGN §7). */
+export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
+  port: 5555,
+  host: '*',
+  adminPassword: 'admin',
+  serverPassword: '',
+  timeoutMs: 10_000,
+  logLevel: 'INFO',
+  logFile: null,
+  dataDir: './data',
+  sendQueueMaxMessages: 10_000,
+  sendQueueMaxBytes: 256 * 1024 * 1024,
+});
+
+interface OptionSpec {
+  readonly key: ConfigKey;
+  readonly env: string;
+  readonly flags: readonly string[];
+  /** Whether an empty string is a value (passwords, log file) or means "not set" (numbers, paths). */
+  readonly emptyIsValue: boolean;
+  readonly parse: (raw: string, origin: string) => Config[ConfigKey];
+}
+
+function intIn(min: number, max: number, what: string) {
+  return (raw: string, origin: string): number => {
+    const n = /^\d+$/.test(raw.trim()) ? Number(raw.trim()) : NaN;
+    if (!Number.isSafeInteger(n) || n < min || n > max) {
+      throw new ConfigError(
+        'CONFIG_INVALID',
+        `${origin}: ${what} must be an integer from ${min} to ${max}, got '${raw}'`,
+      );
+    }
+    return n;
+  };
+}
+
+const LEVELS: Readonly<Record<string, LogLevelName>> = {
+  DEBUG: 'DEBUG',
+  INFO: 'INFO',
+  WARNING: 'WARNING',
+  WARN: 'WARNING',
+  ERROR: 'ERROR',
+  CRITICAL: 'ERROR',
+};
+
+function parseLevel(raw: string, origin: string): LogLevelName {
+  const level = LEVELS[raw.trim().toUpperCase()];
+  if (level === undefined) {
+    throw new ConfigError('CONFIG_INVALID', `${origin}: log level must be DEBUG, INFO, WARNING or ERROR, got '${raw}'`);
+  }
+  return level;
+}
+
+function parseHost(raw: string, origin: string): string {
+  const host = raw.trim();
+  if (host === '' || /[\s/]/.test(host)) {
+    throw new ConfigError(
+      'CONFIG_INVALID',
+      `${origin}: host must be an address or name such as 0.0.0.0, 127.0.0.1, ::1 or *, got '${raw}'`,
+    );
+  }
+  return host;
+}
+
+const asIs = (raw: string): string => raw;
+
+/** Every option: its key, environment variable, flags. Also the source of `.env.example` and the usage text. */
+export const OPTION_SPECS: readonly OptionSpec[] = [
+  { key: 'port', env: 'PORT', flags: ['--port', '-p'], emptyIsValue: false, parse: intIn(1, 65533, 'the port') },
+  { key: 'host', env: 'HOST', flags: ['--host'], emptyIsValue: false, parse: parseHost },
+  {
+    key: 'adminPassword',
+    env: 'ADMIN_PASSWORD',
+    flags: ['--admin-password', '-apwd'],
+    emptyIsValue: true,
+    parse: asIs,
+  },
+  {
+    key: 'serverPassword',
+    env: 'SERVER_PASSWORD',
+    flags: ['--server-password', '-spwd'],
+    emptyIsValue: true,
+    parse: asIs,
+  },
+  {
+    key: 'timeoutMs',
+    env: 'TIMEOUT',
+    flags: ['--timeout', '-t'],
+    emptyIsValue: false,
+    parse: intIn(100, 86_400_000, 'the timeout (ms)'),
+  },
+  { key: 'logLevel', env: 'LOG_LEVEL', flags: ['--log-level', '-l'], emptyIsValue: false, parse: parseLevel },
+  {
+    key: 'logFile',
+    env: 'LOG_FILE',
+    flags: ['--log-file', '-lf'],
+    emptyIsValue: true,
+    parse: (raw) => (raw === '' ? null : raw),
+  },
+  { key: 'dataDir', env: 'DATA_DIR', flags: ['--data-dir'], emptyIsValue: false, parse: asIs },
+  {
+    key: 'sendQueueMaxMessages',
+    env: 'SEND_QUEUE_MAX_MESSAGES',
+    flags: ['--send-queue-max-messages'],
+    emptyIsValue: false,
+    parse: intIn(1, 10_000_000, 'the send queue bound (messages)'),
+  },
+  {
+    key: 'sendQueueMaxBytes',
+    env: 'SEND_QUEUE_MAX_BYTES',
+    flags: ['--send-queue-max-bytes'],
+    emptyIsValue: false,
+    parse: intIn(1024, Number.MAX_SAFE_INTEGER, 'the send queue bound (bytes)'),
+  },
+];
+
+const BY_FLAG = new Map<string, OptionSpec>(OPTION_SPECS.flatMap((s) => s.flags.map((f) => [f, s] as const)));
+
+/** Flag values by key. Throws `ConfigError` for an unknown flag or a flag without a value. */
+export function parseFlags(argv: readonly string[]): Map<ConfigKey, { raw: string; flag: string }> {
+  const out = new Map<ConfigKey, { raw: string; flag: string }>();
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    const eq = arg.startsWith('--') ? arg.indexOf('=') : -1;
+    const flag = eq < 0 ? arg : arg.slice(0, eq);
+    const spec = BY_FLAG.get(flag);
+    if (spec === undefined) {
+      throw new ConfigError('CONFIG_UNKNOWN_FLAG', `unknown option '${arg}' (see 'multiuser-server help')`);
+    }
+    let raw: string;
+    if (eq >= 0) {
+      raw = arg.slice(eq + 1);
+    } else {
+      const next = argv[i + 1];
+      // A following flag is not a value: `-spwd -p 5555` forgot the password (argparse refuses it too).
+      if (next === undefined || BY_FLAG.has(next.split('=')[0])) {
+        throw new ConfigError('CONFIG_MISSING_VALUE', `option ${flag} needs a value`);
+      }
+      raw = next;
+      i++;
+    }
+    out.set(spec.key, { raw, flag });
+  }
+  return out;
+}
+
+export interface ConfigInputs {
+  /** Command-line arguments after the command name. */
+  argv?: readonly string[];
+  /** Environment variables. */
+  env?: Readonly<Record<string, string | undefined>>;
+  /** Text of the `.env` file, or undefined when there is none. */
+  dotenvText?: string;
+}
+
+export interface ResolvedConfig {
+  readonly config: Config;
+  /** Where each value came from. */
+  readonly sources: Readonly<Record<ConfigKey, ConfigSource>>;
+}
+
+/**
+ * Merges flags > environment > `.env` > defaults and validates every value. Throws `ConfigError`
+ * whose message names the flag or variable (and the source) of the first bad value.
+ */
+export function resolveConfig(inputs: ConfigInputs): ResolvedConfig {
+  const flags = parseFlags(inputs.argv ?? []);
+  const env = inputs.env ?? {};
+  const dotenv = inputs.dotenvText === undefined ? new Map<string, string>() : parseDotenv(inputs.dotenvText);
+  const config: Record<string, unknown> = { ...DEFAULT_CONFIG };
+  const sources = {} as Record<ConfigKey, ConfigSource>;
+  for (const spec of OPTION_SPECS) {
+    const present = (v: string | undefined): v is string => v !== undefined && (spec.emptyIsValue || v.trim() !== '');
+    const fromFlag = flags.get(spec.key);
+    const fromEnv = env[spec.env];
+    const fromFile = dotenv.get(spec.env);
+    if (fromFlag !== undefined && present(fromFlag.raw)) {
+      config[spec.key] = spec.parse(fromFlag.raw, fromFlag.flag);
+      sources[spec.key] = 'flag';
+    } else if (fromFlag !== undefined) {
+      throw new ConfigError('CONFIG_MISSING_VALUE', `option ${fromFlag.flag} needs a value`);
+    } else if (present(fromEnv)) {
+      config[spec.key] = spec.parse(fromEnv, `environment variable ${spec.env}`);
+      sources[spec.key] = 'env';
+    } else if (present(fromFile)) {
+      config[spec.key] = spec.parse(fromFile, `${spec.env} in .env`);
+      sources[spec.key] = '.env';
+    } else {
+      sources[spec.key] = 'default';
+    }
+  }
+  return { config: Object.freeze(config as unknown as Config), sources: Object.freeze(sources) };
+}
+
+/** Whether the admin password is the well-known default (the start warns loudly). */
+export function usesDefaultAdminPassword(config: Config): boolean {
+  return config.adminPassword === DEFAULT_CONFIG.adminPassword;
+}

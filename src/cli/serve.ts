@@ -1,0 +1,146 @@
+/**
+ * `multiuser-server [serve] [flags]`: resolve the configuration, start the session server, say
+ * where it listens, run the shell when stdin is a TTY, and shut down cleanly on SIGINT / SIGTERM
+ * (or `exit`).
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { NetError } from '../net/errors.js';
+import { SessionServer } from '../net/session-server.js';
+import { REPLICATION_VERSION } from '../protocol/constants.js';
+import { Session } from '../session/session.js';
+import { ConfigError, resolveConfig, usesDefaultAdminPassword, type Config, type ResolvedConfig } from './config.js';
+import { createServerLogger, type ServerLogger } from './server-logger.js';
+import { startShell } from './shell.js';
+
+export interface ServeIo {
+  env: Readonly<Record<string, string | undefined>>;
+  cwd: string;
+  stdin: NodeJS.ReadStream;
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+  /** Registers a signal handler; returns a function that removes it. */
+  onSignal(signal: NodeJS.Signals, handler: () => void): () => void;
+}
+
+/** The `.env` text in `cwd`, or undefined when there is none. Other read errors are configuration errors. */
+export function readDotenv(cwd: string): string | undefined {
+  try {
+    return readFileSync(join(cwd, '.env'), 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new ConfigError('CONFIG_DOTENV', `cannot read ${join(cwd, '.env')}: ${(err as Error).message}`);
+  }
+}
+
+/** The line operators look for first (the reference's own: `Listening on 5555.`). */
+export function listeningLine(port: number): string {
+  return `Listening on ${port}.`;
+}
+
+function logStartup(logger: ServerLogger, resolved: ResolvedConfig): void {
+  const { config, sources } = resolved;
+  logger.info(`multiuser-server (replication ${REPLICATION_VERSION} protocol) starting`);
+  if (usesDefaultAdminPassword(config)) {
+    const banner = '!'.repeat(72);
+    logger.warn(banner);
+    logger.warn('The admin password is the default one. Anyone who knows it can kick users and');
+    logger.warn('initialise the session. Set --admin-password / -apwd or ADMIN_PASSWORD.');
+    logger.warn(banner);
+  } else if (config.adminPassword === '') {
+    logger.info('Admin password is empty: admin logins are disabled.');
+  }
+  logger.info(
+    config.serverPassword === ''
+      ? 'No server password: the session is public.'
+      : `Server password set (from ${sources.serverPassword}).`,
+  );
+  logger.debug(
+    `Configuration: port ${config.port} (${sources.port}), host ${config.host} (${sources.host}), ` +
+      `timeout ${config.timeoutMs} ms (${sources.timeoutMs}), log level ${config.logLevel} (${sources.logLevel}), ` +
+      `data dir ${config.dataDir} (${sources.dataDir}), send queue ${config.sendQueueMaxMessages} messages / ` +
+      `${config.sendQueueMaxBytes} bytes`,
+  );
+}
+
+async function startServer(config: Config, logger: ServerLogger): Promise<{ server: SessionServer; session: Session }> {
+  const session = new Session({
+    adminPassword: config.adminPassword,
+    serverPassword: config.serverPassword,
+    timeoutMs: config.timeoutMs,
+  });
+  const server = await SessionServer.start({
+    port: config.port,
+    host: config.host,
+    session,
+    logger: logger.child({ subsystem: 'net' }),
+    sendQueue: { maxMessages: config.sendQueueMaxMessages, maxBytes: config.sendQueueMaxBytes },
+  });
+  return { server, session };
+}
+
+/** Runs the server until a signal or `exit`. Resolves with the exit code (0 clean, 1 start failure, 2 bad config). */
+export async function runServe(argv: readonly string[], io: ServeIo): Promise<number> {
+  let resolved: ResolvedConfig;
+  try {
+    resolved = resolveConfig({ argv, env: io.env, dotenvText: readDotenv(io.cwd) });
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    io.stderr.write(`multiuser-server: ${err.message}\n`);
+    return 2;
+  }
+  const { config } = resolved;
+  const logger = createServerLogger({ level: config.logLevel, file: config.logFile, stream: io.stderr });
+  let why = '';
+  let stop: () => void = () => undefined;
+  const stopped = new Promise<void>((resolve) => {
+    stop = resolve;
+  });
+  const shutdown = (reason: string): void => {
+    if (why !== '') return;
+    why = reason;
+    stop();
+  };
+  // Installed before anything starts: a signal during startup still ends in a clean shutdown.
+  const removers = [io.onSignal('SIGINT', () => shutdown('SIGINT')), io.onSignal('SIGTERM', () => shutdown('SIGTERM'))];
+  logStartup(logger, resolved);
+
+  let started: { server: SessionServer; session: Session };
+  try {
+    started = await startServer(config, logger);
+  } catch (err) {
+    if (!(err instanceof NetError)) throw err;
+    logger.error(`Cannot start: ${err.message}`);
+    if (err.code === 'NET_ADDRESS_IN_USE') {
+      logger.error(
+        `Stop the other process or choose another port with --port (ports ${config.port}-${config.port + 2} are needed).`,
+      );
+    }
+    for (const remove of removers) remove();
+    await logger.close();
+    return 1;
+  }
+  const { server, session } = started;
+  logger.info(listeningLine(config.port));
+  logger.info(
+    `Command ${server.endpoints.command}, data ${server.endpoints.data}, heartbeat ${server.endpoints.heartbeat}`,
+  );
+
+  const shell = io.stdin.isTTY
+    ? startShell(io.stdin, io.stdout, {
+        listUsers: () => session.listUsers(),
+        kick: (name) => server.adminKick(name),
+        exit: () => shutdown('exit'),
+      })
+    : undefined;
+
+  await stopped;
+  logger.info(`Shutting down (${why})`);
+  shell?.close();
+  for (const remove of removers) remove();
+  await server.close();
+  logger.info('Server stopped.');
+  await logger.close();
+  return 0;
+}

@@ -1,0 +1,86 @@
+/**
+ * The interactive shell of the reference server (`users`, `kick NAME`, `exit`), plus `help`.
+ * Started only when stdin is a TTY: under systemd, Docker or `< /dev/null` the server just runs.
+ */
+import { createInterface, type Interface } from 'node:readline';
+
+export interface ShellUser {
+  readonly name: string;
+  readonly admin: boolean;
+  readonly latencyMs: number;
+  readonly status: string;
+  readonly clientId: string;
+}
+
+export interface ShellHooks {
+  listUsers(): readonly ShellUser[];
+  kick(username: string): void;
+  /** `exit`: shut the server down. */
+  exit(): void;
+}
+
+export const SHELL_HELP = `commands:
+  users        list the connected users
+  kick NAME    disconnect a user (releases their locks)
+  exit         stop the server
+  help         show this text
+`;
+
+/** The `users` table. */
+export function formatUsers(users: readonly ShellUser[]): string {
+  if (users.length === 0) return 'no users connected\n';
+  const rows = users.map((u) => [u.name, u.admin ? 'admin' : '', u.status, `${u.latencyMs} ms`, u.clientId]);
+  const header = ['user', 'role', 'status', 'latency', 'client id'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]): string =>
+    cells
+      .map((c, i) => c.padEnd(widths[i]))
+      .join('  ')
+      .trimEnd();
+  return [line(header), ...rows.map(line)].join('\n') + '\n';
+}
+
+/** Runs one shell line; returns what to print. Pure apart from the hooks, so it is testable. */
+export function runShellLine(line: string, hooks: ShellHooks): string {
+  const [cmd, ...args] = line.trim().split(/\s+/);
+  switch (cmd) {
+    case '':
+      return '';
+    case 'users':
+      return formatUsers(hooks.listUsers());
+    case 'kick': {
+      const name = args.join(' ');
+      if (name === '') return 'usage: kick NAME\n';
+      if (!hooks.listUsers().some((u) => u.name === name)) return `no user named '${name}'\n`;
+      hooks.kick(name);
+      return `kicking ${name}\n`;
+    }
+    case 'exit':
+    case 'quit':
+      hooks.exit();
+      return '';
+    case 'help':
+    case '?':
+      return SHELL_HELP;
+    default:
+      return `unknown command '${cmd}' (try help)\n`;
+  }
+}
+
+/** Starts the shell on a TTY. Ctrl-C / Ctrl-D in the shell mean `exit`. */
+export function startShell(input: NodeJS.ReadableStream, output: NodeJS.WritableStream, hooks: ShellHooks): Interface {
+  const rl = createInterface({ input, output, prompt: '> ' });
+  let exiting = false;
+  const exit = (): void => {
+    exiting = true;
+    hooks.exit();
+  };
+  rl.on('line', (line) => {
+    output.write(runShellLine(line, { ...hooks, exit }));
+    if (!exiting) rl.prompt();
+  });
+  rl.on('SIGINT', exit);
+  rl.on('close', exit);
+  rl.prompt();
+  return rl;
+}

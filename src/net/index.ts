@@ -1,0 +1,32 @@
+/** The sockets (DESIGN §3): the only module that imports zeromq. */
+export {
+  ChannelSender,
+  DEFAULT_SEND_QUEUE_LIMITS,
+  type BlockReason,
+  type ChannelSenderOptions,
+  type ChannelSenderStats,
+  type OverflowInfo,
+  type SendQueueLimits,
+} from './channel-sender.js';
+export { DealerConnection, type DealerConnectionOptions } from './dealer.js';
+export {
+  ALL_INTERFACES,
+  CHANNEL_PORT_OFFSET,
+  CHANNELS,
+  channelEndpoints,
+  isIpv6Literal,
+  MAX_BASE_PORT,
+  tcpEndpoint,
+  type Channel,
+} from './endpoint.js';
+export { errnoCode, NetError, netError, type NetErrorCode } from './errors.js';
+export { DEFAULT_LOG_LIMITER_OPTIONS, LogLimiter, type LimitDecision, type LogLimiterOptions } from './log-limiter.js';
+export { createFuncLogger, levelPasses, LOG_LEVEL_ORDER, NULL_LOGGER, type Logger, type LogLevel } from './logger.js';
+export {
+  DEFAULT_TICK_INTERVAL_MS,
+  SessionServer,
+  type SessionLike,
+  type SessionServerOptions,
+  type SessionServerStats,
+} from './session-server.js';
+export type { DealerTuning, RouterTuning } from './socket-options.js';

@@ -1,0 +1,94 @@
+/**
+ * Every bound the session enforces, in one object (STYLE.md §6; issue 3 §3 "every limit
+ * configurable"). The reference server has none at all (REPLICATION-PROTOCOL.md §9 item 13).
+ * Defaults are generous enough for a 1 GB session of real Blender scenes; each field says what
+ * it defends against. Byte bounds are checked on the received frames before anything is decoded.
+ */
+import type { PickleLimits } from '../pickle/limits.js';
+import { DEFAULT_PROTOCOL_LIMITS, type ProtocolLimits } from '../protocol/limits.js';
+
+const KIB = 1024;
+const MIB = 1024 * KIB;
+
+export interface SessionLimits {
+  /**
+   * Frames in one message. The real client sends 3–5; the reference ignores extras. Defends
+   * against a message of millions of empty frames.
+   */
+  maxFramesPerMessage: number;
+  /** UTF-8 frames (node id, owner / username). UUIDs are 36 bytes; defends against huge labels. */
+  maxTextFrameBytes: number;
+  /** A pickled dependency list. A scene with 100,000 children is ~4 MB; defends against memory pinning. */
+  maxDepsFrameBytes: number;
+  /**
+   * Node data and Commit deltas, on the data socket and inside a ServerSnapshot SET. The largest
+   * real nodes (dense meshes, packed images) are a few hundred MB; one message must not exceed this.
+   */
+  maxPayloadFrameBytes: number;
+  /**
+   * The data frame of every other command (Right, Delete, Kick, Snapshot, metadata ...). They are
+   * small dicts; a Right listing 100,000 ids is ~4 MB.
+   */
+  maxCommandFrameBytes: number;
+  /**
+   * Total bytes of a message from an identity that has not logged in (only Auth and
+   * RequestServerInfo are read from them). Defends against decoding large pickles for strangers.
+   */
+  maxPreAuthMessageBytes: number;
+  /** The data frame of one UpdateUserMetadata. Presence + the last 10 chat messages are a few KB. */
+  maxMetadataUpdateBytes: number;
+  /**
+   * A user's merged metadata (sum of the pickled sizes of its values). It is re-sent to every client
+   * in every UpdateClientsState (about once a second), so it multiplies by users × clients.
+   */
+  maxMetadataBytes: number;
+  /** Distinct keys in a user's metadata (the add-on uses about ten). */
+  maxMetadataKeys: number;
+  /** Nodes in the store. 50,000 is a big scene; defends against an unbounded number of tiny nodes. */
+  maxNodes: number;
+  /** Characters of a username (`AUTH_ID`). It is shown in every client's user list and in logs. */
+  maxUsernameChars: number;
+  /** Logged-in clients. Each costs an UpdateClientsState entry sent to every other client every second. */
+  maxClients: number;
+  /**
+   * Heartbeat entries of identities that sent INIT but have not logged in yet (§4.13: INIT may come
+   * before the Auth). Defends against INIT floods from random identities; the oldest is evicted.
+   */
+  maxPendingHeartbeats: number;
+  /** Bounds of the pickles the session decodes (command data, node data, deltas). */
+  pickle?: Partial<PickleLimits>;
+}
+
+/** Defaults of `SessionLimits`. */
+export const DEFAULT_SESSION_LIMITS: Readonly<SessionLimits> = Object.freeze({
+  maxFramesPerMessage: DEFAULT_PROTOCOL_LIMITS.maxFrames,
+  maxTextFrameBytes: DEFAULT_PROTOCOL_LIMITS.maxTextFrameBytes,
+  maxDepsFrameBytes: DEFAULT_PROTOCOL_LIMITS.maxDepsFrameBytes,
+  maxPayloadFrameBytes: DEFAULT_PROTOCOL_LIMITS.maxPayloadFrameBytes,
+  maxCommandFrameBytes: 64 * MIB,
+  maxPreAuthMessageBytes: 64 * KIB,
+  maxMetadataUpdateBytes: 4 * MIB,
+  maxMetadataBytes: 16 * MIB,
+  maxMetadataKeys: 1024,
+  maxNodes: 1_000_000,
+  maxUsernameChars: 128,
+  maxClients: 256,
+  maxPendingHeartbeats: 1024,
+});
+
+/** Merges caller overrides onto the defaults. */
+export function resolveSessionLimits(limits?: Partial<SessionLimits>): SessionLimits {
+  return { ...DEFAULT_SESSION_LIMITS, ...limits };
+}
+
+/** The codec's view of the limits, with the data frame of commands bounded by `dataFrameBytes`. */
+export function protocolLimitsOf(limits: SessionLimits, dataFrameBytes: number): ProtocolLimits {
+  return {
+    maxFrames: limits.maxFramesPerMessage,
+    maxTypeFrameBytes: DEFAULT_PROTOCOL_LIMITS.maxTypeFrameBytes,
+    maxTextFrameBytes: limits.maxTextFrameBytes,
+    maxDepsFrameBytes: limits.maxDepsFrameBytes,
+    maxPayloadFrameBytes: dataFrameBytes,
+    pickle: limits.pickle,
+  };
+}

@@ -1,0 +1,252 @@
+/**
+ * The server's logic as a pure state machine (STYLE.md §2): `handle(event)` → effects. No socket,
+ * file, timer or clock: `net/` passes the time in with every event and carries out the effects in
+ * order. Handlers live in one file per concern; this file routes events to them and guarantees
+ * that nothing thrown while handling one event escapes (§9 item 8: one malformed message stopped
+ * the reference's command thread for good).
+ *
+ * Who is heard (deviation, issue 3 §3; the reference accepts everything from anyone, capture 09):
+ * identities that have not logged in are dropped on all three sockets, except RequestServerInfo
+ * and Auth on the command socket (bounded by `maxPreAuthMessageBytes`, checked before decoding)
+ * and heartbeat INIT (see heartbeat.ts for how long that is remembered).
+ */
+import { decodeMessage, decodeTypeFrame } from '../protocol/frame-decoder.js';
+import type { ProtocolLimits } from '../protocol/limits.js';
+import { MessageType, messageTypeName, type MessageTypeNumber } from '../protocol/message-types.js';
+import type { ReplicationMessage } from '../protocol/messages.js';
+import { handleAuth, handleServerInfo, secretDigest } from './auth.js';
+import { ClientRegistry, statusName } from './clients.js';
+import { Effects, reject, type ServerPhase, type SessionContext } from './context.js';
+import { handleCommit, handleNode } from './data.js';
+import type { Channel, ClientId, Effect, SessionEvent } from './events.js';
+import { handleHeartbeat, tickHeartbeat } from './heartbeat.js';
+import { HeartbeatTable } from './heartbeat-table.js';
+import { handleServerSnapshot } from './init.js';
+import { handleAdminKick, handleKick, removeClient } from './leave.js';
+import { protocolLimitsOf, resolveSessionLimits, type SessionLimits } from './limits.js';
+import { handleMetadata } from './metadata.js';
+import { NodeStore } from './node-store.js';
+import { handleDelete, handleRight } from './rights.js';
+import { handleSnapshot } from './snapshot.js';
+
+export interface SessionOptions {
+  /** `-apwd` / `ADMIN_PASSWORD`. Empty disables admin logins. */
+  adminPassword: string;
+  /** `-spwd` / `SERVER_PASSWORD`. Empty (the default) = public: `''`, `None` and `'None'` are accepted. */
+  serverPassword?: string;
+  /**
+   * `-t` / `TIMEOUT`: a client whose heartbeat latency exceeds this is dropped (§4.13). Default
+   * 10,000 ms like our CLI (the reference's own default is 2,000 ms, `CONNECTION_TIMEOUT_MS`).
+   */
+  timeoutMs?: number;
+  /** A logged-in client that sent no heartbeat INIT this long after its login is dropped. Default 30 s. */
+  heartbeatGraceMs?: number;
+  /** How long an INIT from an identity that has not logged in is remembered. Default 10 s. */
+  preAuthHeartbeatMs?: number;
+  /** Overrides of `DEFAULT_SESSION_LIMITS`. */
+  limits?: Partial<SessionLimits>;
+}
+
+/** One line of the shell's `users` command. */
+export interface UserSummary {
+  readonly name: string;
+  readonly admin: boolean;
+  readonly latencyMs: number;
+  readonly status: 'active' | 'lobby';
+  readonly clientId: ClientId;
+}
+
+/** Default `timeoutMs`: the CLI's `TIMEOUT` default (issue 3 §5). */
+export const DEFAULT_TIMEOUT_MS = 10_000;
+/** Default `heartbeatGraceMs`. */
+export const DEFAULT_HEARTBEAT_GRACE_MS = 30_000;
+/** Default `preAuthHeartbeatMs`. */
+export const DEFAULT_PRE_AUTH_HEARTBEAT_MS = 10_000;
+
+/** Commands an identity that has not logged in may send. */
+const PRE_AUTH_TYPES: ReadonlySet<number> = new Set([MessageType.Auth, MessageType.RequestServerInfo]);
+
+export class Session {
+  private readonly ctx: SessionContext;
+
+  constructor(options: SessionOptions) {
+    const limits = resolveSessionLimits(options.limits);
+    const serverPassword = options.serverPassword ?? '';
+    this.ctx = {
+      options: {
+        adminPassword: options.adminPassword,
+        serverPassword,
+        adminPasswordDigest: secretDigest(options.adminPassword),
+        serverPasswordDigest: secretDigest(serverPassword),
+        timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+        heartbeatGraceMs: options.heartbeatGraceMs ?? DEFAULT_HEARTBEAT_GRACE_MS,
+        preAuthHeartbeatMs: options.preAuthHeartbeatMs ?? DEFAULT_PRE_AUTH_HEARTBEAT_MS,
+      },
+      limits,
+      payloadLimits: protocolLimitsOf(limits, limits.maxPayloadFrameBytes),
+      commandLimits: protocolLimitsOf(limits, limits.maxCommandFrameBytes),
+      metadataLimits: protocolLimitsOf(limits, Math.min(limits.maxMetadataUpdateBytes, limits.maxCommandFrameBytes)),
+      store: new NodeStore(),
+      clients: new ClientRegistry(),
+      heartbeat: new HeartbeatTable(),
+      phase: 'WAITING',
+      init: null,
+      pendingEnd: null,
+      out: new Effects(),
+    };
+  }
+
+  /**
+   * Handles one event and returns what to do, in order. Never throws: a malformed message is
+   * logged (with a rate-limit key) and ignored or answered; an internal error is logged at
+   * `error` and the effects produced before it are still returned, since the state they reflect
+   * has already changed.
+   */
+  handle(event: SessionEvent): Effect[] {
+    const out = new Effects();
+    this.ctx.out = out;
+    try {
+      switch (event.type) {
+        case 'message':
+          handleMessage(this.ctx, event.channel, event.from, event.frames, event.now);
+          break;
+        case 'tick':
+          tickHeartbeat(this.ctx, event.now);
+          break;
+        case 'dropped':
+          removeClient(this.ctx, event.client, event.reason);
+          break;
+        case 'admin-kick':
+          handleAdminKick(this.ctx, event.username);
+          break;
+        default:
+          out.log('warn', `Unknown session event ${JSON.stringify((event as { type?: unknown }).type)} ignored`);
+      }
+    } catch (err) {
+      const detail = err instanceof Error ? (err.stack ?? err.message) : String(err);
+      out.log('error', `Internal error while handling a ${String(event.type)} event: ${detail}`, 'internal');
+    }
+    return out.list;
+  }
+
+  /** The logged-in users, in login order (shell `users`). */
+  listUsers(): UserSummary[] {
+    const users: UserSummary[] = [];
+    for (const r of this.ctx.clients.records()) {
+      users.push({
+        name: r.id,
+        admin: r.admin,
+        latencyMs: r.latencyMs,
+        status: statusName(r.status),
+        clientId: r.clientId,
+      });
+    }
+    return users;
+  }
+
+  /** WAITING, SRV_SYNC or ACTIVE (§3.2). */
+  get phase(): ServerPhase {
+    return this.ctx.phase;
+  }
+
+  /** Nodes in the store. */
+  get nodeCount(): number {
+    return this.ctx.store.size;
+  }
+}
+
+function totalBytes(frames: readonly Uint8Array[]): number {
+  let n = 0;
+  for (const f of frames) n += f.length;
+  return n;
+}
+
+function handleMessage(
+  ctx: SessionContext,
+  channel: Channel,
+  from: ClientId,
+  frames: readonly Uint8Array[],
+  now: number,
+): void {
+  if (channel === 'heartbeat') {
+    handleHeartbeat(ctx, from, frames, now);
+    return;
+  }
+  const loggedIn = ctx.clients.get(from) !== undefined;
+  if (!loggedIn && channel === 'data') {
+    reject(ctx, 'unauthenticated', from, `Data message from identity ${from} dropped: not logged in`);
+    return;
+  }
+  if (!loggedIn && totalBytes(frames) > ctx.limits.maxPreAuthMessageBytes) {
+    reject(
+      ctx,
+      'unauthenticated',
+      from,
+      `Message of ${totalBytes(frames)} bytes from identity ${from} dropped: not logged in`,
+    );
+    return;
+  }
+  if (frames.length === 0) {
+    reject(ctx, 'malformed', from, `Empty message from identity ${from} ignored`);
+    return;
+  }
+  let type: MessageTypeNumber;
+  let msg: ReplicationMessage;
+  try {
+    type = decodeTypeFrame(frames[0], ctx.commandLimits);
+    if (!loggedIn && !PRE_AUTH_TYPES.has(type)) {
+      reject(ctx, 'unauthenticated', from, `${messageTypeName(type)} from identity ${from} dropped: not logged in`);
+      return;
+    }
+    msg = decodeMessage(frames, limitsFor(ctx, channel, type));
+  } catch (err) {
+    const code = (err as { code?: unknown }).code;
+    reject(
+      ctx,
+      'malformed',
+      from,
+      `Malformed ${channel} message from identity ${from} ignored: ${String(code)} ${(err as Error).message}`,
+    );
+    return;
+  }
+  if (channel === 'data') dispatchData(ctx, from, msg);
+  else dispatchCommand(ctx, from, msg, now);
+}
+
+/** The codec bounds for a message: the data frame bound depends on what the type may carry. */
+function limitsFor(ctx: SessionContext, channel: Channel, type: MessageTypeNumber): ProtocolLimits {
+  if (channel === 'data' || type === MessageType.ServerSnapshot) return ctx.payloadLimits;
+  if (type === MessageType.UpdateUserMetadata) return ctx.metadataLimits;
+  return ctx.commandLimits;
+}
+
+function dispatchData(ctx: SessionContext, from: ClientId, msg: ReplicationMessage): void {
+  if (msg.type === MessageType.Node) handleNode(ctx, from, msg);
+  else if (msg.type === MessageType.Commit) handleCommit(ctx, from, msg);
+  else reject(ctx, 'malformed', from, `${messageTypeName(msg.type)} on the data socket from identity ${from} ignored`);
+}
+
+function dispatchCommand(ctx: SessionContext, from: ClientId, msg: ReplicationMessage, now: number): void {
+  switch (msg.type) {
+    case MessageType.RequestServerInfo:
+      return handleServerInfo(ctx, from);
+    case MessageType.Auth:
+      return handleAuth(ctx, from, msg, now);
+    case MessageType.ServerSnapshot:
+      return handleServerSnapshot(ctx, from, msg);
+    case MessageType.Snapshot:
+      return handleSnapshot(ctx, from, msg);
+    case MessageType.Delete:
+      return handleDelete(ctx, from, msg);
+    case MessageType.Right:
+      return handleRight(ctx, from, msg);
+    case MessageType.UpdateUserMetadata:
+      return handleMetadata(ctx, from, msg);
+    case MessageType.Kick:
+      return handleKick(ctx, from, msg);
+    default:
+      // Command (3) and Config (6) are decoded and ignored by the reference too (cap: 06); the
+      // others only travel from the server to clients.
+      reject(ctx, 'ignored', from, `${messageTypeName(msg.type)} from identity ${from} ignored`, 'debug');
+  }
+}
