@@ -34,6 +34,22 @@ export interface Config {
   readonly sendQueueMaxMessages: number;
   /** `--send-queue-max-bytes`, SEND_QUEUE_MAX_BYTES: per client and socket, before it is dropped as too slow. */
   readonly sendQueueMaxBytes: number;
+  /** `--max-frame-bytes`, MAX_FRAME_BYTES: largest node data / delta frame (one datablock); larger messages are refused. */
+  readonly maxFrameBytes: number;
+  /** `--max-frames-per-message`, MAX_FRAMES_PER_MESSAGE: frames in one message (the add-on sends at most 5). */
+  readonly maxFramesPerMessage: number;
+  /** `--max-command-bytes`, MAX_COMMAND_BYTES: data frame of a command (lock, delete, snapshot request …). */
+  readonly maxCommandBytes: number;
+  /** `--max-metadata-bytes`, MAX_METADATA_BYTES: one user's merged metadata (presence, chat, tasks). */
+  readonly maxMetadataBytes: number;
+  /** `--max-nodes`, MAX_NODES: nodes in the session. */
+  readonly maxNodes: number;
+  /** `--max-clients`, MAX_CLIENTS: users logged in at once. */
+  readonly maxClients: number;
+  /** `--max-pickle-depth`, MAX_PICKLE_DEPTH: nesting depth of any pickle the server decodes. */
+  readonly maxPickleDepth: number;
+  /** `--heartbeat-grace`, HEARTBEAT_GRACE (ms): a logged-in client that never starts its heartbeat is dropped after this. */
+  readonly heartbeatGraceMs: number;
 }
 
 export type ConfigKey = keyof Config;
@@ -53,6 +69,14 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
   dataDir: './data',
   sendQueueMaxMessages: 10_000,
   sendQueueMaxBytes: 256 * 1024 * 1024,
+  maxFrameBytes: 1024 * 1024 * 1024,
+  maxFramesPerMessage: 16,
+  maxCommandBytes: 64 * 1024 * 1024,
+  maxMetadataBytes: 16 * 1024 * 1024,
+  maxNodes: 1_000_000,
+  maxClients: 256,
+  maxPickleDepth: 1000,
+  heartbeatGraceMs: 30_000,
 });
 
 interface OptionSpec {
@@ -155,7 +179,26 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
     emptyIsValue: false,
     parse: intIn(1024, Number.MAX_SAFE_INTEGER, 'the send queue bound (bytes)'),
   },
+  limitSpec('maxFrameBytes', 'MAX_FRAME_BYTES', 1024, 2 ** 31 - 1, 'the largest frame (bytes)'),
+  limitSpec('maxFramesPerMessage', 'MAX_FRAMES_PER_MESSAGE', 5, 1024, 'the frames per message'),
+  limitSpec('maxCommandBytes', 'MAX_COMMAND_BYTES', 1024, 2 ** 31 - 1, 'the largest command (bytes)'),
+  limitSpec('maxMetadataBytes', 'MAX_METADATA_BYTES', 1024, 2 ** 31 - 1, 'the metadata bound (bytes)'),
+  limitSpec('maxNodes', 'MAX_NODES', 1, 100_000_000, 'the node bound'),
+  limitSpec('maxClients', 'MAX_CLIENTS', 1, 100_000, 'the client bound'),
+  limitSpec('maxPickleDepth', 'MAX_PICKLE_DEPTH', 50, 5000, 'the pickle depth bound'),
+  limitSpec('heartbeatGraceMs', 'HEARTBEAT_GRACE', 1000, 86_400_000, 'the heartbeat grace (ms)'),
 ];
+
+/** A numeric bound whose flag is the kebab-case of its variable (`MAX_NODES` ↔ `--max-nodes`). */
+function limitSpec(key: ConfigKey, env: string, min: number, max: number, what: string): OptionSpec {
+  return {
+    key,
+    env,
+    flags: ['--' + env.toLowerCase().replace(/_/g, '-')],
+    emptyIsValue: false,
+    parse: intIn(min, max, what),
+  };
+}
 
 const BY_FLAG = new Map<string, OptionSpec>(OPTION_SPECS.flatMap((s) => s.flags.map((f) => [f, s] as const)));
 

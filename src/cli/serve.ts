@@ -69,6 +69,16 @@ async function startServer(config: Config, logger: ServerLogger): Promise<{ serv
     adminPassword: config.adminPassword,
     serverPassword: config.serverPassword,
     timeoutMs: config.timeoutMs,
+    heartbeatGraceMs: config.heartbeatGraceMs,
+    limits: {
+      maxPayloadFrameBytes: config.maxFrameBytes,
+      maxFramesPerMessage: config.maxFramesPerMessage,
+      maxCommandFrameBytes: config.maxCommandBytes,
+      maxMetadataBytes: config.maxMetadataBytes,
+      maxNodes: config.maxNodes,
+      maxClients: config.maxClients,
+      pickle: { maxDepth: config.maxPickleDepth },
+    },
   });
   const server = await SessionServer.start({
     port: config.port,
@@ -76,6 +86,8 @@ async function startServer(config: Config, logger: ServerLogger): Promise<{ serv
     session,
     logger: logger.child({ subsystem: 'net' }),
     sendQueue: { maxMessages: config.sendQueueMaxMessages, maxBytes: config.sendQueueMaxBytes },
+    // libzmq refuses larger frames before they reach us (ZMQ_MAXMSGSIZE), so memory stays bounded too.
+    tuning: { maxFrameBytes: config.maxFrameBytes },
   });
   return { server, session };
 }

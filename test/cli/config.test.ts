@@ -143,6 +143,37 @@ describe('resolveConfig', () => {
     );
   });
 
+  test('every size limit can be set by flag, environment or .env, and out-of-range values are refused', () => {
+    const { config, sources } = resolveConfig({
+      argv: ['--max-nodes', '5000', '--max-frame-bytes=2097152'],
+      env: { MAX_CLIENTS: '12', MAX_PICKLE_DEPTH: '200' },
+      dotenvText: 'MAX_METADATA_BYTES=65536\nHEARTBEAT_GRACE=5000\nMAX_FRAMES_PER_MESSAGE=8\nMAX_COMMAND_BYTES=4096\n',
+    });
+    assert.equal(config.maxNodes, 5000);
+    assert.equal(config.maxFrameBytes, 2097152);
+    assert.equal(config.maxClients, 12);
+    assert.equal(config.maxPickleDepth, 200);
+    assert.equal(config.maxMetadataBytes, 65536);
+    assert.equal(config.heartbeatGraceMs, 5000);
+    assert.equal(config.maxFramesPerMessage, 8);
+    assert.equal(config.maxCommandBytes, 4096);
+    assert.equal(sources.maxNodes, 'flag');
+    assert.equal(sources.maxClients, 'env');
+    assert.equal(sources.maxMetadataBytes, '.env');
+    assert.equal(
+      codeOf(() => resolveConfig({ env: { MAX_NODES: '0' } })),
+      'CONFIG_INVALID',
+    );
+    assert.equal(
+      codeOf(() => resolveConfig({ argv: ['--max-frames-per-message', '4'] })),
+      'CONFIG_INVALID',
+    );
+    assert.equal(
+      codeOf(() => resolveConfig({ env: { MAX_PICKLE_DEPTH: 'deep' } })),
+      'CONFIG_INVALID',
+    );
+  });
+
   test('unrelated environment and .env keys are ignored', () => {
     const { config } = resolveConfig({ env: { HOME: '/root', SAVE_INTERVAL: '60' }, dotenvText: 'MAX_BACKUPS=3\n' });
     assert.deepEqual(config, DEFAULT_CONFIG);
