@@ -3,30 +3,44 @@
  * unique among logged-in clients, §4.2 check 1). Records double as the `UserRecord`s of
  * UpdateClientsState (§4.10), in login order.
  */
-import { PyDict } from '../pickle/value.js';
+import type { PyDict } from '../pickle/value.js';
 import { LATENCY_UNKNOWN_MS, STATE_ACTIVE, STATE_LOBBY } from '../protocol/constants.js';
 import { encodeUpdateClientsState, type UserRecord } from '../protocol/replies.js';
 import type { SessionContext } from './context.js';
 import type { ClientId } from './events.js';
+import type { UserEntry } from './users.js';
 
 export class ClientRecord implements UserRecord {
   /** Measured by the heartbeat tick; 999 until the first one (§3.3). */
   latencyMs = LATENCY_UNKNOWN_MS;
   /** `STATE_LOBBY` until the client finished synchronising, then `STATE_ACTIVE`. */
   status: number = STATE_LOBBY;
-  /** Everything merged with UpdateUserMetadata (§4.9). */
-  readonly metadata = new PyDict();
-  /** Pickled size of each metadata value (key → int), for `maxMetadataBytes`. */
-  readonly metadataSizes = new PyDict();
-  metadataBytes = 0;
+  /**
+   * The task ids (→ canonical JSON of each valid task, `null` for an invalid one) of the last
+   * `tasks` value this login sent (archive-updates.ts); `undefined` until it sent one.
+   */
+  tasksSeen: Map<string, string | null> | undefined = undefined;
 
   constructor(
     readonly clientId: ClientId,
-    /** The username (`AUTH_ID`). */
-    readonly id: string,
-    readonly admin: boolean,
+    /** The user record this login created (users.ts): name, admin flag, merged metadata. */
+    readonly entry: UserEntry,
     readonly loginMs: number,
   ) {}
+
+  /** The username (`AUTH_ID`). */
+  get id(): string {
+    return this.entry.name;
+  }
+
+  get admin(): boolean {
+    return this.entry.admin;
+  }
+
+  /** Everything merged with UpdateUserMetadata (§4.9). */
+  get metadata(): PyDict {
+    return this.entry.metadata;
+  }
 }
 
 export class ClientRegistry {
@@ -82,9 +96,13 @@ export function statusName(status: number): 'active' | 'lobby' {
 
 /**
  * UpdateClientsState with every record to every logged-in client (§4.10): after each Auth, after
- * Snapshot DONE / ServerSnapshot END, and at every heartbeat tick. Encoded once for all.
+ * Snapshot DONE / ServerSnapshot END, and at every heartbeat tick. Encoded once for all. The
+ * chat/task archive entry (`'~archive'`, archive.ts) comes last while the archive is non-empty.
  */
 export function broadcastUserList(ctx: SessionContext): void {
   if (ctx.clients.size === 0) return;
-  ctx.out.send('command', ctx.clients.ids(), encodeUpdateClientsState(ctx.clients.records()));
+  const archive = ctx.archive.entry();
+  const records: Iterable<UserRecord> =
+    archive === undefined ? ctx.clients.records() : [...ctx.clients.records(), archive];
+  ctx.out.send('command', ctx.clients.ids(), encodeUpdateClientsState(records));
 }

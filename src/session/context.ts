@@ -6,11 +6,14 @@
 import type { ProtocolLimits } from '../protocol/limits.js';
 import { canonicalTypeOf, typeFrame } from '../protocol/message-types.js';
 import type { ReplicationMessage } from '../protocol/messages.js';
+import type { Archive } from './archive.js';
 import type { ClientRegistry } from './clients.js';
 import type { Channel, ClientId, Effect, LogLevel } from './events.js';
 import type { HeartbeatTable } from './heartbeat-table.js';
 import type { SessionLimits } from './limits.js';
+import type { Mutation } from './mutation.js';
 import type { NodeStore } from './node-store.js';
+import type { UserBook } from './users.js';
 
 /** The server's life cycle (§3.2). There is a way back from SRV_SYNC to WAITING here (§9 item 12). */
 export type ServerPhase = 'WAITING' | 'SRV_SYNC' | 'ACTIVE';
@@ -48,7 +51,13 @@ export interface SessionContext {
   readonly metadataLimits: ProtocolLimits;
   readonly store: NodeStore;
   readonly clients: ClientRegistry;
+  /** User records by name (snapshot `'users'`): the logged-in users, plus restored records. */
+  readonly users: UserBook;
+  /** The chat log and task board (archive.ts). */
+  readonly archive: Archive;
   readonly heartbeat: HeartbeatTable;
+  /** Accepted mutations applied so far (live or replayed): `store/` skips an auto-save when unchanged. */
+  changeCounter: number;
   phase: ServerPhase;
   init: InitProgress | null;
   /** The client whose ServerSnapshot END is still expected (the last initialiser), §4.3 step 6. */
@@ -88,6 +97,15 @@ export class Effects {
 
   forget(client: ClientId): void {
     this.list.push({ type: 'forget', client });
+  }
+
+  /** Journal an accepted change (mutation.ts `acceptMutation` is the only caller). */
+  persist(mutation: Mutation): void {
+    this.list.push({ type: 'persist', mutation });
+  }
+
+  save(reason: string): void {
+    this.list.push({ type: 'save', reason });
   }
 }
 

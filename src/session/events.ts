@@ -3,6 +3,7 @@
  * `SessionEvent`s, hands them to `Session.handle`, and carries out the returned `Effect`s in
  * order. The session itself never touches a socket, a file or a clock.
  */
+import type { Mutation } from './mutation.js';
 
 /** A client's ZeroMQ routing identity (16 raw bytes for the add-on), as lowercase hex. */
 export type ClientId = string;
@@ -30,6 +31,13 @@ export type Effect =
   /** A log line; `key` groups lines for rate limiting of per-client warnings. */
   | { type: 'log'; level: LogLevel; message: string; key?: string }
   /** The client is gone for the session: `net/` forgets its queues. */
-  | { type: 'forget'; client: ClientId };
+  | { type: 'forget'; client: ClientId }
+  /**
+   * An accepted state change to append to the journal. It precedes every effect that relays the
+   * change (journal before relay, DESIGN §4): carry it out (or queue it durably) before them.
+   */
+  | { type: 'persist'; mutation: Mutation }
+  /** Ask for a snapshot now (coalesced by `store/`); `reason` goes in the log and the metadata file. */
+  | { type: 'save'; reason: string };
 
 export type EffectType = Effect['type'];

@@ -8,6 +8,8 @@ import type { ClientId } from './events.js';
 export interface Watch {
   lastRecvMs: number;
   lastSentMs: number;
+  /** The PING before the last one (undefined until the second PING). */
+  prevSentMs?: number;
 }
 
 /** An identity that said INIT before its Auth was processed (capture 07, client T). */

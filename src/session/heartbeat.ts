@@ -27,6 +27,7 @@ import { decodeHeartbeat, encodeHeartbeat, type HeartbeatKind } from '../protoco
 import { broadcastUserList } from './clients.js';
 import { reject, type SessionContext } from './context.js';
 import type { ClientId } from './events.js';
+import type { Watch } from './heartbeat-table.js';
 import { removeClient } from './leave.js';
 import { LEAVE_REASON_NO_HEARTBEAT, LEAVE_REASON_TIMEOUT } from './log-messages.js';
 
@@ -75,12 +76,26 @@ export function promoteHeartbeat(ctx: SessionContext, id: ClientId): void {
   ctx.heartbeat.watched.set(id, { lastRecvMs: pending.lastRecvMs, lastSentMs: pending.lastSentMs });
 }
 
+/**
+ * |last-received − last-sent| (§4.13), except that a PING sent in this very tick cannot have been
+ * answered yet: for a client that answered the PING before it, the latency is measured against
+ * that one. Otherwise a tick that both pings and measures (about one in eleven with 100 ms ticks)
+ * showed a healthy client at ~1000 ms and timed it out when the timeout is below ~1.1 s. A client
+ * that did not answer its previous PING is measured as before, so LOST comes at the same tick.
+ */
+function latencyOf(w: Watch, now: number): number {
+  const answeredPrevious = w.prevSentMs !== undefined && w.lastRecvMs >= w.prevSentMs;
+  const sent = w.lastSentMs === now && answeredPrevious ? (w.prevSentMs as number) : w.lastSentMs;
+  return Math.abs(w.lastRecvMs - sent);
+}
+
 /** Pings, pending expiry, and once a second latencies, LOST clients, grace period and the user list. */
 export function tickHeartbeat(ctx: SessionContext, now: number): void {
   const hb = ctx.heartbeat;
   const ping: ClientId[] = [];
   for (const [id, w] of hb.watched) {
     if (now - w.lastRecvMs >= PING_INTERVAL_MS && now - w.lastSentMs >= PING_INTERVAL_MS) {
+      w.prevSentMs = w.lastSentMs;
       w.lastSentMs = now;
       ping.push(id);
     }
@@ -98,7 +113,7 @@ export function tickHeartbeat(ctx: SessionContext, now: number): void {
   hb.lastTickMs = now;
 
   for (const [id, w] of [...hb.watched]) {
-    const latency = Math.abs(w.lastRecvMs - w.lastSentMs);
+    const latency = latencyOf(w, now);
     const record = ctx.clients.get(id);
     if (record === undefined) hb.watched.delete(id);
     else if (latency > ctx.options.timeoutMs) removeClient(ctx, id, LEAVE_REASON_TIMEOUT);

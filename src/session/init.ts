@@ -15,6 +15,9 @@
  *   could never be released.
  * - END before every listed node arrived completes the init with what was received.
  * - The initialiser leaving mid-init aborts it: its nodes are discarded and the server WAITs again.
+ *
+ * Each stored node is journaled as it arrives, the completion as `init-done`, an abort as the
+ * deletion of the nodes it stored (mutation.ts).
  */
 import { PyDict, type PyValue } from '../pickle/value.js';
 import {
@@ -37,6 +40,7 @@ import { broadcastUserList, type ClientRecord } from './clients.js';
 import { reject, type InitProgress, type SessionContext } from './context.js';
 import type { ClientId } from './events.js';
 import { logInitAborted, logInitDone, logInitStarted } from './log-messages.js';
+import { acceptMutation } from './mutation.js';
 import { checkNodeData, hasRoomForNode } from './node-validation.js';
 import { sendCatalog } from './snapshot.js';
 
@@ -120,14 +124,23 @@ function storeInitNode(ctx: SessionContext, init: InitProgress, node: Node): voi
   const owner =
     node.owner === OWNER_COMMON || ctx.clients.byUsername(node.owner) !== undefined ? node.owner : OWNER_COMMON;
   const raw = node.raw as readonly Uint8Array[];
-  if (ctx.store.put(node.uuid, owner, node.deps, raw[3], node.dataBytes)) init.stored.add(node.uuid);
+  const isNew = !ctx.store.has(node.uuid);
+  acceptMutation(ctx, {
+    type: 'node',
+    uuid: node.uuid,
+    owner,
+    deps: node.deps,
+    depsBytes: raw[3],
+    dataBytes: node.dataBytes,
+  });
+  if (isNew) init.stored.add(node.uuid);
 }
 
 /** DONE to the initialiser, the catalog to everyone else (all in the lobby), then ACTIVE (§4.3 step 4). */
 function completeInit(ctx: SessionContext): void {
   const init = ctx.init as InitProgress;
   ctx.init = null;
-  ctx.phase = 'ACTIVE';
+  acceptMutation(ctx, { type: 'init-done' });
   ctx.out.send('command', [init.initiator], encodeServerSnapshotReply(SERVER_SNAPSHOT_DONE));
   sendCatalog(ctx, ctx.clients.others(init.initiator));
   ctx.out.log('info', logInitDone(init.username, ctx.store.size));
@@ -154,6 +167,6 @@ export function abortInit(ctx: SessionContext): void {
   if (init === null) return;
   ctx.init = null;
   ctx.phase = 'WAITING';
-  ctx.store.deleteMany(init.stored);
+  if (init.stored.size > 0) acceptMutation(ctx, { type: 'delete', uuids: [...init.stored] });
   ctx.out.log('warn', logInitAborted(init.username, init.expected - init.remaining.size, init.expected));
 }

@@ -6,17 +6,13 @@ import { PyDict } from '../pickle/value.js';
 import { KICK_KEY_USER, OWNER_COMMON } from '../protocol/constants.js';
 import type { Kick } from '../protocol/messages.js';
 import { encodeDisconnect, encodeUnlockRight } from '../protocol/replies.js';
+import { ARCHIVE_USERNAME } from './archive.js';
 import type { ClientRecord } from './clients.js';
 import { reject, type SessionContext } from './context.js';
 import type { ClientId } from './events.js';
 import { abortInit } from './init.js';
-import { LEAVE_REASON_KICKED, logKick, logLockRelease, logLogout } from './log-messages.js';
-
-/**
- * The name of the chat/task archive entry a later issue adds to the user list (§7.4). It is never
- * a real client: Auth refuses it, and a Kick of it is refused.
- */
-export const ARCHIVE_USERNAME = '~archive';
+import { LEAVE_REASON_KICKED, logKick, logLockRelease, logLogout, saveReasonUserDisconnect } from './log-messages.js';
+import { acceptMutation } from './mutation.js';
 
 /** Who kicks when the operator uses the shell or the admin API. */
 export const OPERATOR = 'operator';
@@ -27,7 +23,9 @@ export const OPERATOR = 'operator';
  * capture 08_lock_leak) — and a Right COMMON with owner `'server'` tells the others. Then the
  * record and its heartbeat entry are dropped, an init it was running is aborted, and `net/` is
  * told to forget it. No UpdateClientsState here: the next tick carries the new list (§4.8).
- * An identity that is not logged in only loses its pending heartbeat entry.
+ * Last, a `save` effect asks for a snapshot (issue 4 item 3: `user_disconnect:NAME`). Its chat
+ * and tasks stay in the archive. An identity that is not logged in only loses its pending
+ * heartbeat entry.
  */
 export function removeClient(ctx: SessionContext, id: ClientId, reason: string): void {
   const record = ctx.clients.get(id);
@@ -36,14 +34,16 @@ export function removeClient(ctx: SessionContext, id: ClientId, reason: string):
   ctx.out.log('info', logLogout(record.id, reason));
   const owned = ctx.store.ownedBy(record.id);
   if (owned.length > 0) {
-    ctx.store.setOwner(owned, OWNER_COMMON);
+    acceptMutation(ctx, { type: 'owner', uuids: owned, owner: OWNER_COMMON });
     ctx.out.send('command', ctx.clients.others(id), encodeUnlockRight(owned));
     ctx.out.log('info', logLockRelease(record.id, owned));
   }
   ctx.clients.remove(id);
+  acceptMutation(ctx, { type: 'user-leave', name: record.id });
   if (ctx.init !== null && ctx.init.initiator === id) abortInit(ctx);
   if (ctx.pendingEnd === id) ctx.pendingEnd = null;
   ctx.out.forget(id);
+  ctx.out.save(saveReasonUserDisconnect(record.id));
 }
 
 /** Disconnect `{'reason': 'kicked by admin'}` to the client, then the leave procedure (§4.8). */

@@ -6,11 +6,12 @@
  */
 import type { PickleLimits } from '../pickle/limits.js';
 import { DEFAULT_PROTOCOL_LIMITS, type ProtocolLimits } from '../protocol/limits.js';
+import type { ArchiveLimits } from './archive.js';
 
 const KIB = 1024;
 const MIB = 1024 * KIB;
 
-export interface SessionLimits {
+export interface SessionLimits extends ArchiveLimits {
   /**
    * Frames in one message. The real client sends 3–5; the reference ignores extras. Defends
    * against a message of millions of empty frames.
@@ -55,6 +56,16 @@ export interface SessionLimits {
    * before the Auth). Defends against INIT floods from random identities; the oldest is evicted.
    */
   maxPendingHeartbeats: number;
+  /**
+   * Characters of a `chat_messages` or `tasks` JSON string the archive parses (§7.2, §7.3). The
+   * add-on sends 10 messages and its task board: a few KB. Longer values are merged into the
+   * sender's metadata as usual but not archived.
+   */
+  maxArchiveJsonChars: number;
+  /** One archived chat message, as JSON. Defends the archive entry every client receives each second. */
+  maxChatMessageBytes: number;
+  /** One archived task, as JSON. */
+  maxTaskBytes: number;
   /** Bounds of the pickles the session decodes (command data, node data, deltas). */
   pickle?: Partial<PickleLimits>;
 }
@@ -74,6 +85,13 @@ export const DEFAULT_SESSION_LIMITS: Readonly<SessionLimits> = Object.freeze({
   maxUsernameChars: 128,
   maxClients: 256,
   maxPendingHeartbeats: 1024,
+  maxArchivedChatMessages: 1000,
+  archiveChatWindow: 50,
+  maxArchivedTasks: 500,
+  maxDeletedTaskIds: 1000,
+  maxArchiveJsonChars: 1 * MIB,
+  maxChatMessageBytes: 16 * KIB,
+  maxTaskBytes: 16 * KIB,
 });
 
 /** Merges caller overrides onto the defaults. */

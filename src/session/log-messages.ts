@@ -57,3 +57,8 @@ export function logSnapshotCatalog(username: string, nodeCount: number): string 
 export function logSnapshotDone(username: string): string {
   return `${username} - Snapshot : done.`;
 }
+
+/** The `save` effect's reason when a logged-in user leaves, for any cause (issue 4 item 3, DESIGN §4 log lines). */
+export function saveReasonUserDisconnect(username: string): string {
+  return `user_disconnect:${username}`;
+}

@@ -13,14 +13,19 @@
  * - The update frame is bounded by `maxMetadataUpdateBytes` (checked before decoding, session.ts), the merged metadata by
  *   `maxMetadataBytes` (sum of the pickled sizes of the values) and `maxMetadataKeys`; an update
  *   that would cross a bound is refused whole.
+ *
+ * An accepted update is journaled (mutation.ts), then what it adds to the chat/task archive
+ * (archive-updates.ts), then relayed.
  */
-import { encodePickle } from '../pickle/encode.js';
-import { PyDict, type PyValue } from '../pickle/value.js';
+import { PyDict } from '../pickle/value.js';
 import type { UpdateUserMetadata } from '../protocol/messages.js';
 import { encodeTextFrame } from '../protocol/text-frames.js';
+import { archiveUpdatesOf } from './archive-updates.js';
 import type { ClientRecord } from './clients.js';
 import { reject, relayFrames, type SessionContext } from './context.js';
 import type { ClientId } from './events.js';
+import { acceptMutation } from './mutation.js';
+import { UserBook } from './users.js';
 
 export function handleMetadata(ctx: SessionContext, from: ClientId, msg: UpdateUserMetadata): void {
   const record = ctx.clients.get(from) as ClientRecord;
@@ -28,25 +33,26 @@ export function handleMetadata(ctx: SessionContext, from: ClientId, msg: UpdateU
     reject(ctx, 'malformed', from, `Metadata from ${record.id} ignored: data is not a dict`);
     return;
   }
-  const sizes: [PyValue, PyValue, number][] = [];
-  let total = record.metadataBytes;
-  let keys = record.metadata.size;
+  const entry = record.entry;
+  const sizes: number[] = [];
+  let total = entry.metadataBytes;
+  let keys = entry.metadata.size;
   for (const [key, value] of msg.data.entries()) {
-    const size = encodePickle(value).length;
-    const old = record.metadataSizes.get(key);
+    const size = UserBook.sizeOf(value);
+    const old = entry.metadataSizes.get(key);
     if (old === undefined) keys += 1;
     total += size - Number(old ?? 0n);
-    sizes.push([key, value, size]);
+    sizes.push(size);
   }
   if (total > ctx.limits.maxMetadataBytes || keys > ctx.limits.maxMetadataKeys) {
     reject(ctx, 'metadata', from, `Metadata from ${record.id} refused: merged metadata would exceed its bounds`);
     return;
   }
-  for (const [key, value, size] of sizes) {
-    record.metadata.set(key, value);
-    record.metadataSizes.set(key, BigInt(size));
-  }
-  record.metadataBytes = total;
+  // Computed against the metadata merged so far, so an unchanged value is not parsed again.
+  const archiveChanges = archiveUpdatesOf(ctx, record, msg.data);
+  acceptMutation(ctx, { type: 'metadata', name: record.id, data: msg.data }, { metadataSizes: sizes });
+  for (const change of archiveChanges) acceptMutation(ctx, change);
+  // The owner frame is the sender's name, never the archive entry's: Auth refuses that name (§7.4).
   const [type, , data] = relayFrames(msg);
   ctx.out.send('command', ctx.clients.others(from), [type, encodeTextFrame(record.id, 1), data]);
 }

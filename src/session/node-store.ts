@@ -22,6 +22,19 @@ export interface StoredNode {
   dataBytes: Uint8Array;
 }
 
+/**
+ * libzmq receives small messages into a shared ~8 KB arena (`ZMQ_IN_BATCH_SIZE`, zero-copy
+ * receive) and zeromq.js hands frames over 128 bytes out as views of it, so one stored view keeps
+ * the whole arena alive: 50,000 nodes of ~200 B pinned ~50 MB of arenas (bench/memory.bench.ts).
+ * Frames that small are copied when stored (cheap); bigger ones cannot come from an arena and stay
+ * zero-copy.
+ */
+const ARENA_BYTES = 8192;
+
+function ownCopyIfSmall(bytes: Uint8Array): Uint8Array {
+  return bytes.byteLength <= ARENA_BYTES ? Buffer.from(bytes) : bytes;
+}
+
 export class NodeStore {
   private readonly nodes = new Map<string, StoredNode>();
 
@@ -51,6 +64,8 @@ export class NodeStore {
    * dependencies and **keeps its owner**; a new one is stored with `owner`. Returns whether it was new.
    */
   put(uuid: string, owner: string, deps: Deps, depsBytes: Uint8Array | undefined, dataBytes: Uint8Array): boolean {
+    dataBytes = ownCopyIfSmall(dataBytes);
+    if (depsBytes !== undefined) depsBytes = ownCopyIfSmall(depsBytes);
     const existing = this.nodes.get(uuid);
     if (existing !== undefined) {
       existing.deps = deps;
@@ -98,9 +113,10 @@ export class NodeStore {
     return true;
   }
 
-  /** Forgets every node (used when an aborted init's nodes are discarded). */
-  deleteMany(ids: Iterable<string>): void {
-    for (const id of ids) this.delete(id);
+  /** The node's pickled dependency list: as received, or encoded once after a Delete changed it. */
+  depsBytesOf(node: StoredNode): Uint8Array {
+    node.depsBytes ??= encodePickle(node.deps === null ? null : [...node.deps]);
+    return node.depsBytes;
   }
 
   /**
@@ -110,12 +126,11 @@ export class NodeStore {
   toNode(id: string): Node | undefined {
     const node = this.nodes.get(id);
     if (node === undefined) return undefined;
-    node.depsBytes ??= encodePickle(node.deps === null ? null : [...node.deps]);
     const raw = [
       typeFrame(MessageType.Node),
       encodeTextFrame(node.uuid, 1),
       encodeTextFrame(node.owner, 2),
-      node.depsBytes,
+      this.depsBytesOf(node),
       node.dataBytes,
     ];
     return {

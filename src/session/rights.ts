@@ -26,6 +26,7 @@ import { encodeRight } from '../protocol/replies.js';
 import type { ClientRecord } from './clients.js';
 import { reject, relayFrames, type SessionContext } from './context.js';
 import type { ClientId } from './events.js';
+import { acceptMutation } from './mutation.js';
 import type { StoredNode } from './node-store.js';
 
 /** Whether `record` may change the data of, delete, or (non-admin) re-own `node`. */
@@ -76,7 +77,7 @@ export function handleRight(ctx: SessionContext, from: ClientId, msg: Right): vo
     );
     if (allowed.length === 0) return;
   }
-  ctx.store.setOwner(allowed, owner);
+  if (allowed.length > 0) acceptMutation(ctx, { type: 'owner', uuids: allowed, owner });
   const frames = refused.length === 0 ? relayFrames(msg) : encodeRight(msg.owner, echoed, owner);
   ctx.out.send('command', ctx.clients.ids(), frames);
 }
@@ -94,7 +95,7 @@ export function handleDelete(ctx: SessionContext, from: ClientId, msg: Delete): 
       reject(ctx, 'delete', from, `Delete of ${msg.data} from ${record.id} refused: locked by ${node.owner}`);
       return;
     }
-    ctx.store.delete(msg.data);
+    acceptMutation(ctx, { type: 'delete', uuids: [msg.data] });
   }
   // Echoed to everyone including the sender, even for an unknown id (§4.6; the add-on deletes on the echo).
   ctx.out.send('command', ctx.clients.ids(), relayFrames(msg));

@@ -14,6 +14,7 @@ import { decodeMessage, decodeTypeFrame } from '../protocol/frame-decoder.js';
 import type { ProtocolLimits } from '../protocol/limits.js';
 import { MessageType, messageTypeName, type MessageTypeNumber } from '../protocol/message-types.js';
 import type { ReplicationMessage } from '../protocol/messages.js';
+import { Archive } from './archive.js';
 import { handleAuth, handleServerInfo, secretDigest } from './auth.js';
 import { ClientRegistry, statusName } from './clients.js';
 import { Effects, reject, type ServerPhase, type SessionContext } from './context.js';
@@ -21,13 +22,17 @@ import { handleCommit, handleNode } from './data.js';
 import type { Channel, ClientId, Effect, SessionEvent } from './events.js';
 import { handleHeartbeat, tickHeartbeat } from './heartbeat.js';
 import { HeartbeatTable } from './heartbeat-table.js';
+import { exportImage, finishRecovery, importImage, type ImportOptions } from './image.js';
 import { handleServerSnapshot } from './init.js';
 import { handleAdminKick, handleKick, removeClient } from './leave.js';
 import { protocolLimitsOf, resolveSessionLimits, type SessionLimits } from './limits.js';
 import { handleMetadata } from './metadata.js';
+import { applyMutation, type Mutation } from './mutation.js';
 import { NodeStore } from './node-store.js';
 import { handleDelete, handleRight } from './rights.js';
+import type { SessionImage } from './session-image.js';
 import { handleSnapshot } from './snapshot.js';
+import { UserBook } from './users.js';
 
 export interface SessionOptions {
   /** `-apwd` / `ADMIN_PASSWORD`. Empty disables admin logins. */
@@ -68,6 +73,8 @@ const PRE_AUTH_TYPES: ReadonlySet<number> = new Set([MessageType.Auth, MessageTy
 
 export class Session {
   private readonly ctx: SessionContext;
+  /** Mutations were replayed since the last `finishRecovery` (it then runs before the next event). */
+  private recovering = false;
 
   constructor(options: SessionOptions) {
     const limits = resolveSessionLimits(options.limits);
@@ -88,7 +95,10 @@ export class Session {
       metadataLimits: protocolLimitsOf(limits, Math.min(limits.maxMetadataUpdateBytes, limits.maxCommandFrameBytes)),
       store: new NodeStore(),
       clients: new ClientRegistry(),
+      users: new UserBook(),
+      archive: new Archive(limits),
       heartbeat: new HeartbeatTable(),
+      changeCounter: 0,
       phase: 'WAITING',
       init: null,
       pendingEnd: null,
@@ -106,6 +116,7 @@ export class Session {
     const out = new Effects();
     this.ctx.out = out;
     try {
+      if (this.recovering) this.completeRecovery();
       switch (event.type) {
         case 'message':
           handleMessage(this.ctx, event.channel, event.from, event.frames, event.now);
@@ -152,6 +163,79 @@ export class Session {
   /** Nodes in the store. */
   get nodeCount(): number {
     return this.ctx.store.size;
+  }
+
+  /** User records (logged-in users and restored records): the image's `'users'` count. */
+  get userRecordCount(): number {
+    return this.ctx.users.size;
+  }
+
+  /**
+   * Accepted mutations applied so far, live or replayed (0 right after `importImage`). `store/`
+   * remembers the value at each save and skips an auto-save while it is unchanged.
+   */
+  get changeCounter(): number {
+    return this.ctx.changeCounter;
+  }
+
+  /**
+   * Replays one journal record (recovery): the same state change the live handler made when it
+   * accepted it, without validating it again and without a `persist` effect. Returns log effects
+   * only; a record that cannot be applied (a Commit whose node is missing) is logged at `error`
+   * and skipped. Call `finishRecovery` after the last record (or the next `handle` does it).
+   */
+  applyMutation(mutation: Mutation): Effect[] {
+    return this.run(() => {
+      this.recovering = true;
+      const problem = applyMutation(this.ctx, mutation);
+      if (problem !== undefined) this.ctx.out.log('error', `Journal record not applied: ${problem}`);
+    });
+  }
+
+  /**
+   * Ends a recovery: locks of users who are not connected go back to COMMON and a session with
+   * nodes becomes ACTIVE, as accepted mutations (their `persist` effects are in the result).
+   */
+  finishRecovery(): Effect[] {
+    return this.run(() => this.completeRecovery());
+  }
+
+  /** The state a snapshot must hold (session-image.ts), in store order. Pure; safe to encode later. */
+  exportImage(): SessionImage {
+    return exportImage(this.ctx);
+  }
+
+  /**
+   * Loads an image into this fresh session (see image.ts): nodes (locks COMMON), user records,
+   * chat and tasks; ACTIVE when it has nodes. Returns log effects for what was skipped. Throws
+   * `SessionError` `SESSION_NOT_EMPTY` when the session already has clients, nodes or users.
+   */
+  importImage(image: SessionImage, options?: ImportOptions): Effect[] {
+    return this.run(() => importImage(this.ctx, image, options));
+  }
+
+  /** A session restored from an image (startup): `new Session(options)` + `importImage`. */
+  static fromImage(
+    image: SessionImage,
+    options: SessionOptions,
+    importOptions?: ImportOptions,
+  ): { session: Session; effects: Effect[] } {
+    const session = new Session(options);
+    const effects = session.importImage(image, importOptions);
+    return { session, effects };
+  }
+
+  private completeRecovery(): void {
+    this.recovering = false;
+    finishRecovery(this.ctx);
+  }
+
+  /** Runs `fn` with a fresh effect collector; its SessionErrors propagate, nothing else is caught. */
+  private run(fn: () => void): Effect[] {
+    const out = new Effects();
+    this.ctx.out = out;
+    fn();
+    return out.list;
   }
 }
 

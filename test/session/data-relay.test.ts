@@ -3,6 +3,8 @@ import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 
 import { decodePickle } from '../../src/pickle/decode.js';
+import { encodePickle } from '../../src/pickle/encode.js';
+import { strDict } from '../../src/protocol/replies.js';
 import type { PyDict } from '../../src/pickle/value.js';
 import { pyEquals } from '../../src/pickle/value.js';
 import { MessageType, type Node } from '../../src/protocol/index.js';
@@ -78,6 +80,23 @@ describe('data relay', () => {
     assert.deepEqual([...relay.to].sort(), [a, c].sort());
     relay.frames.forEach((f, i) => assert.ok(Buffer.from(f).equals(frames[i])));
     assert.deepEqual((h.fetch(c, 'n') as Node).deps, ['new']);
+  });
+
+  test('a Commit with a report key deepdiff does not know is applied like deepdiff (key ignored) and logged', () => {
+    const { h, a, b } = threeClients();
+    h.data(a, nodeFrames('n', 'COMMON', [], nodeData('n', 'Old')));
+    const delta = encodePickle(
+      strDict([
+        ['values_changed', strDict([["root['name']", strDict([['new_value', 'New']])]])],
+        ['unknown_report_key', strDict([])],
+      ]),
+    );
+    const fx = h.data(b, commitFrames('n', [], delta));
+    assert.equal(sends(fx, 'data').length, 1);
+    const warnings = logs(fx, 'warn');
+    assert.equal(warnings.length, 1);
+    assert.equal(warnings[0].key, 'delta-unknown-keys');
+    assert.match(warnings[0].message, /unknown_report_key/);
   });
 
   test('a Commit for an unknown node is neither stored nor relayed', () => {

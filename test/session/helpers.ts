@@ -16,7 +16,15 @@ import {
   strDict,
   type ReplicationMessage,
 } from '../../src/protocol/index.js';
-import { Session, type Channel, type ClientId, type Effect, type SessionOptions } from '../../src/session/index.js';
+import {
+  Session,
+  type Channel,
+  type ClientId,
+  type Effect,
+  type Mutation,
+  type SessionEvent,
+  type SessionOptions,
+} from '../../src/session/index.js';
 
 export const ADMIN_PASSWORD = 'admin-secret';
 export const START_MS = 1_000_000;
@@ -91,13 +99,22 @@ export interface Sent {
 
 export class Harness {
   readonly session: Session;
+  /** Every mutation the session asked to persist through this harness, in order (the journal). */
+  readonly journal: Mutation[] = [];
   now = START_MS;
   private next = 1;
   private readonly serverPassword: string;
 
-  constructor(options: Partial<SessionOptions> = {}) {
-    this.session = new Session({ adminPassword: ADMIN_PASSWORD, ...options });
+  constructor(options: Partial<SessionOptions> = {}, session?: Session) {
+    this.session = session ?? new Session({ adminPassword: ADMIN_PASSWORD, ...options });
     this.serverPassword = options.serverPassword ?? '';
+  }
+
+  /** Hands any event to the session, recording its `persist` effects in `journal`. */
+  event(event: SessionEvent): Effect[] {
+    const fx = this.session.handle(event);
+    for (const e of fx) if (e.type === 'persist') this.journal.push(e.mutation);
+    return fx;
   }
 
   newIdentity(): ClientId {
@@ -110,7 +127,7 @@ export class Harness {
   }
 
   message(channel: Channel, from: ClientId, frames: readonly Uint8Array[]): Effect[] {
-    return this.session.handle({ type: 'message', channel, from, frames, now: this.now });
+    return this.event({ type: 'message', channel, from, frames, now: this.now });
   }
 
   command(from: ClientId, frames: readonly Uint8Array[]): Effect[] {
@@ -127,7 +144,7 @@ export class Harness {
 
   tick(now = this.now): Effect[] {
     this.now = now;
-    return this.session.handle({ type: 'tick', now });
+    return this.event({ type: 'tick', now });
   }
 
   /** Logs a client in (and starts its heartbeat unless told not to); returns its identity. */

@@ -17,6 +17,17 @@ Output: one JSON line per item, {"id", "ok": true, "view"} or
 carry a "view" also get "match" (compared with views_equal). stderr ends with
 "N passed, N failed"; the exit status is 1 if anything failed.
 
+    python3 pyref.py --session-db FILE [--full]
+
+Session-file mode: opens FILE the way the add-on's "Load session save"
+(replication Repository.loads) does — gzip.open + unpickle + db['nodes'] —
+but with the strict loader (nothing resolved, nothing executed), then checks
+that every node is a list of 5 bytes (type frame, uuid, owner, deps pickle,
+data pickle) whose type frame, deps and data also decode strictly. Prints one
+JSON line: {"ok": true, "keys", "node_count", "nodes_are_chunk_lists",
+"nodes_loaded", "node_uuids", "owners", "users", "server"} (plus "view" of the
+whole file with --full), or {"ok": false, "error"}; exit status 0 / 1.
+
 Modes:
   strict    CPython's own C unpickler, with every global and persistent id
             refused. A protocol 4 pickle of plain values needs neither, so
@@ -32,6 +43,7 @@ Modes:
 
 import argparse
 import base64
+import gzip
 import io
 import json
 import math
@@ -514,11 +526,76 @@ def handle(line, lineno, mode, check):
         return compact({'id': ident, 'ok': False, 'error': '%s: %s' % (type(exc).__name__, exc)}), False
 
 
+# ---------------------------------------------------------------- session files
+
+NODE_TYPE = 2
+
+
+def _node_loads(chunks):
+    """What the add-on needs from one chunk list; raises if it could not rebuild the node."""
+    if decode(chunks[0]) != NODE_TYPE:
+        raise ValueError('type frame is not Node')
+    uuid = chunks[1].decode('utf-8')
+    owner = chunks[2].decode('utf-8')
+    deps = decode(chunks[3])
+    if deps is not None and (type(deps) is not list or not all(type(d) is str for d in deps)):
+        raise ValueError('deps of %s are not a list of str' % uuid)
+    data = decode(chunks[4])
+    if type(data) is not dict or 'type_id' not in data or 'uuid' not in data:
+        raise ValueError('data of %s is not a dict with type_id and uuid' % uuid)
+    return uuid, owner
+
+
+def session_db(path, full):
+    """The add-on's loader, restricted: gzip.open, unpickle, db['nodes'] (a KeyError if missing)."""
+    with gzip.open(path, 'rb') as f:
+        db = StrictLoader(f).load()
+    if type(db) is not dict:
+        raise ValueError('top level is a %s, not a dict' % type(db).__name__)
+    nodes = db['nodes']
+    chunk_lists = type(nodes) is list and all(
+        type(n) is list and len(n) == 5 and all(type(c) is bytes for c in n) for n in nodes)
+    uuids, owners, loaded = [], [], 0
+    if chunk_lists:
+        for n in nodes:
+            uuid, owner = _node_loads(n)
+            uuids.append(uuid)
+            owners.append(owner)
+            loaded += 1
+    users = db.get('users', {})
+    server = db.get('multiuser_server')
+    out = {
+        'ok': True,
+        'keys': list(db.keys()),
+        'node_count': len(nodes) if type(nodes) is list else None,
+        'nodes_are_chunk_lists': chunk_lists,
+        'nodes_loaded': loaded,
+        'node_uuids': uuids,
+        'owners': owners,
+        'users': list(users.keys()) if type(users) is dict else None,
+        'server': None if type(server) is not dict else {
+            k: (v if type(v) in (str, int, float, bool) else to_view(v)) for k, v in server.items()},
+    }
+    if full:
+        out['view'] = to_view(db)
+    return out
+
+
 def main(argv):
     parser = argparse.ArgumentParser(description='Decode pickles without executing them; print JSON views.')
     parser.add_argument('--mode', choices=sorted(LOADERS), default='strict')
     parser.add_argument('--check', action='store_true', help='compare with the "view" of each input line')
+    parser.add_argument('--session-db', metavar='FILE', help='check a session file as the add-on loads it')
+    parser.add_argument('--full', action='store_true', help='with --session-db: add the view of the whole file')
     opts = parser.parse_args(argv)
+    if opts.session_db is not None:
+        try:
+            out = session_db(opts.session_db, opts.full)
+        except Exception as exc:  # damaged or hostile files are reported, never fatal
+            out = {'ok': False, 'error': '%s: %s' % (type(exc).__name__, exc)}
+        sys.stdout.write(compact(out) + '\n')
+        sys.stdout.flush()
+        return 0 if out['ok'] else 1
     passed = failed = 0
     for lineno, raw in enumerate(sys.stdin, 1):
         line = raw.strip()

@@ -1,0 +1,19 @@
+/** Comparable JSON views of mutations and session images (bytes as base64, Python values as views). */
+import { PyDict, type PyValue } from '../../src/pickle/value.js';
+import { toView, type View } from '../../src/pickle/view.js';
+import type { Mutation, SessionImage } from '../../src/session/index.js';
+
+export function mutationView(m: Mutation): View {
+  return toView(PyDict.from(Object.entries(m) as [PyValue, PyValue][]));
+}
+
+export function imageView(image: SessionImage): View {
+  return {
+    nodes: image.nodes.map((n) => toView(PyDict.from(Object.entries(n) as [PyValue, PyValue][]))),
+    users: toView(image.users),
+    initialized: image.initialized,
+    chat: toView(image.chat),
+    tasks: toView(image.tasks),
+    extra: image.extra === undefined ? null : toView(image.extra),
+  };
+}
