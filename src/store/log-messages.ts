@@ -1,0 +1,116 @@
+/**
+ * The persistence log lines operators grep for (DESIGN §4, seed/000 "Monitoring" and "Testing
+ * Recovery"), in one file so they are a contract: tests assert them verbatim (STYLE.md §10).
+ * `grep "Session saved"`, `grep "Failed to save"` and `grep "restored"` must keep working.
+ */
+
+/** INFO at start when periodic saves are on (seed: `Auto-save enabled (interval: 120s)`). Logged by the server. */
+export function logAutoSaveEnabled(intervalS: number): string {
+  return `Auto-save enabled (interval: ${intervalS}s)`;
+}
+
+/** INFO after a durable save. Reasons: `auto-save`, `user_disconnect:NAME`, `shutdown`, `manual`, … */
+export function logSessionSaved(reason: string): string {
+  return `Session saved to disk (reason: ${reason})`;
+}
+
+/** ERROR when a save failed; the previous snapshot is intact and the next trigger retries. */
+export function logSaveFailed(why: string): string {
+  return `Failed to save session: ${why}`;
+}
+
+/** WARN when the snapshot was saved but its backup copy was not. */
+export function logBackupFailed(why: string): string {
+  return `Failed to save backup: ${why}`;
+}
+
+/** WARN when the snapshot was saved but session_metadata.json was not updated. */
+export function logMetadataFailed(why: string): string {
+  return `Failed to save session metadata: ${why}`;
+}
+
+/** DEBUG when a periodic save is skipped because nothing changed. Logged by the server. */
+export const LOG_SAVE_SKIPPED = 'Auto-save skipped: no changes since the last save';
+
+/** INFO, first of the restore lines (seed: `Session restored from disk`). */
+export const LOG_SESSION_RESTORED = 'Session restored from disk';
+
+/** INFO, after LOG_SESSION_RESTORED: local save time to the second (seed: `Timestamp: 2025-01-12T14:32:25`). */
+export function logRestoredTimestamp(datetime: string): string {
+  return `Timestamp: ${datetime}`;
+}
+
+/** INFO (seed: `Users: 3`). */
+export function logRestoredUsers(count: number): string {
+  return `Users: ${count}`;
+}
+
+/** INFO. */
+export function logRestoredNodes(count: number): string {
+  return `Nodes: ${count}`;
+}
+
+/** INFO: which file the session came from. */
+export function logRestoredFrom(file: string, reason: string | null): string {
+  return reason === null ? `Restored from: ${file}` : `Restored from: ${file} (saved for: ${reason})`;
+}
+
+/** INFO: journal records to replay on top of the snapshot. */
+export function logJournalReplay(records: number, segments: readonly string[]): string {
+  return `Journal: ${records} record(s) to replay from ${segments.length === 0 ? 'no segment' : segments.join(', ')}`;
+}
+
+/** INFO when there is nothing on disk yet. */
+export const LOG_NO_SAVED_SESSION = 'No saved session found: starting with an empty session';
+
+/** ERROR when a snapshot file cannot be used. */
+export function logSnapshotUnreadable(file: string, why: string, movedTo: string | null): string {
+  const where = movedTo === null ? 'left in place' : `moved to ${movedTo}`;
+  return `Snapshot ${file} is unreadable (${why}); ${where}; trying the newest backup`;
+}
+
+/** ERROR when the fallback chain ended on a backup rather than session_snapshot.pkl. */
+export function logFellBackToBackup(file: string): string {
+  return `Recovered from backup ${file}: the newer snapshot was damaged. Check the disk, and the files in corrupt/`;
+}
+
+/** ERROR, loudest: files existed but none decoded. */
+export function logAllSnapshotsFailed(count: number): string {
+  return (
+    `NO SNAPSHOT COULD BE READ: all ${count} snapshot/backup file(s) are damaged and were moved to corrupt/. ` +
+    'Starting with an EMPTY session. Stop the server and restore a file by hand if you have a good copy elsewhere'
+  );
+}
+
+/** WARN: a torn last journal record was dropped (expected after a crash or power loss). */
+export function logJournalTornTail(
+  segment: string,
+  offset: number,
+  dropped: number,
+  reason: string,
+  copy: string | null = null,
+): string {
+  const kept = copy === null ? '' : `; not fully verified, the dropped bytes are kept as ${copy}`;
+  return `Journal ${segment}: dropped a torn last record at byte ${offset} (${dropped} bytes, ${reason}); this is the normal end of a log cut by a crash${kept}`;
+}
+
+/** ERROR: damage in the middle of a journal segment. */
+export function logJournalCorrupt(segment: string, offset: number, kept: number, copy: string | null): string {
+  return (
+    `Journal ${segment} is CORRUPT at byte ${offset}: replaying the ${kept} record(s) before it, dropping the rest; ` +
+    `${copy === null ? 'could not keep a copy' : `original kept as ${copy}`}. Check the disk`
+  );
+}
+
+/** ERROR: a journal that does not follow the loaded snapshot (e.g. a backup was restored by hand). */
+export function logJournalForeign(segment: string, loaded: string | null, movedTo: string | null, why: string): string {
+  return (
+    `Journal ${segment} does not belong to the loaded snapshot ${loaded ?? '(none)'} (${why}); NOT replayed; ` +
+    `${movedTo === null ? 'could not move it aside' : `moved to ${movedTo}`}`
+  );
+}
+
+/** ERROR: a chain segment whose predecessor is shorter than it expects (records lost before it). */
+export function logJournalGap(segment: string, expected: number, found: number): string {
+  return `Journal ${segment} follows ${expected} bytes of its predecessor but only ${found} survived; it and later segments are NOT replayed`;
+}

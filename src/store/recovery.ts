@@ -1,0 +1,279 @@
+/**
+ * Startup recovery: the newest snapshot that decodes, plus the journal records written after it
+ * (DESIGN §4 "Recovery", STYLE.md §9).
+ *
+ * Order: session_snapshot.pkl, then backups/ newest first. A file that is missing moves on to
+ * the next; a damaged one (truncated, bit-flipped, bad pickle, bad structure) is moved to
+ * corrupt/ with a loud log and the next is tried. An empty session is returned only when there
+ * was nothing on disk, or when every file failed (`allFailed`, the loudest log line). A file of
+ * a newer format, or one that cannot be read for another reason (permissions, I/O error), stops
+ * recovery with the error: falling back past it would later overwrite newer data.
+ *
+ * The journal chain is chosen by journal-chain.ts; foreign segments are moved aside, never
+ * replayed; obsolete ones are deleted; torn tails are cut; a corrupt segment is copied aside
+ * and cut at the damage, and replay stops there.
+ */
+import { join } from 'node:path';
+
+import { describeCause, StoreError } from './errors.js';
+import { JOURNAL_DIR, JOURNAL_SEGMENT_RE, localIsoSeconds, SNAPSHOT_FILE, BACKUPS_DIR } from './file-names.js';
+import { NODE_STORE_FS, readdirOrEmpty, statOrNull, type StoreFs } from './fs-port.js';
+import { copyTailToCorrupt, copyToCorrupt, ensureDataDir, moveToCorrupt, removeStaleTemps } from './data-dir.js';
+import { listBackups } from './backups.js';
+import { planJournalChain, type SegmentEntry } from './journal-chain.js';
+import type { JournalFollows, SegmentHeader } from './journal-format.js';
+import { readJournalSegment, readSegmentHeader } from './journal-reader.js';
+import * as msg from './log-messages.js';
+import type { StoreLogger } from './logger.js';
+import { readMetadataFile, type SessionMetadataFile } from './metadata-file.js';
+import type { SessionImage } from './session-image.js';
+import { readSnapshotFile, type DecodedSnapshot, type SnapshotReadLimits } from './snapshot-codec.js';
+import type { SnapshotMeta } from './snapshot-pickle.js';
+
+export interface RecoveryOptions {
+  fs?: StoreFs;
+  limits?: Partial<SnapshotReadLimits>;
+  now?: () => number;
+  maxRecordBytes?: number;
+}
+
+export interface RecoveredSource {
+  kind: 'snapshot' | 'backup';
+  /** Relative to DATA_DIR: `session_snapshot.pkl` or `backups/snapshot_….pkl`. */
+  file: string;
+  snapshotId: string;
+  /** Null for a file saved by the add-on. */
+  meta: SnapshotMeta | null;
+  /** Save time: the snapshot's own, or the file's mtime for an add-on file. */
+  savedAtMs: number;
+  compressedBytes: number;
+}
+
+export interface RecoveredJournal {
+  /** Payloads to replay, in order, through the same handler as live traffic (STYLE.md §2). */
+  records: Uint8Array[];
+  /** Segment file names replayed, in order. */
+  segments: string[];
+  /** Pass to `JournalWriter.open({ follows, chain })`. */
+  follows: JournalFollows;
+  chain: string[];
+  tornTails: number;
+  /** A segment was corrupt mid-log: replay stopped at the damage. */
+  corrupt: boolean;
+}
+
+export interface RecoveryResult {
+  /** Null: nothing on disk, or `allFailed`. */
+  image: SessionImage | null;
+  source: RecoveredSource | null;
+  /** Snapshot or backup files existed but none decoded (they are now in corrupt/). */
+  allFailed: boolean;
+  /** Paths (relative to DATA_DIR) of everything moved or copied to corrupt/. */
+  movedToCorrupt: string[];
+  journal: RecoveredJournal;
+  metadata: Partial<SessionMetadataFile> | null;
+  /** For `SnapshotWriter`'s guard against saving an empty session over a non-empty one. */
+  lastKnownNodeCount: number;
+}
+
+/**
+ * Finds and decodes the newest valid snapshot and the journal records that follow it. Call it
+ * while holding the data-dir lock. Throws StoreError for what must stop the server: STORE_FORMAT
+ * (a newer server's file), STORE_READ_FAILED (unreadable, not damaged), STORE_LIMIT.
+ */
+export async function loadNewestValid(
+  dataDir: string,
+  log: StoreLogger,
+  options: RecoveryOptions = {},
+): Promise<RecoveryResult> {
+  const fsys = options.fs ?? NODE_STORE_FS;
+  const now = options.now ?? Date.now;
+  await ensureDataDir(fsys, dataDir);
+  await removeStaleTemps(fsys, dataDir, log);
+  const metadata = await readMetadataFile(dataDir, fsys);
+  const moved: string[] = [];
+
+  const candidates: { kind: 'snapshot' | 'backup'; file: string }[] = [{ kind: 'snapshot', file: SNAPSHOT_FILE }];
+  for (const b of (await listBackups(dataDir, fsys)).reverse()) {
+    candidates.push({ kind: 'backup', file: `${BACKUPS_DIR}/${b.name}` });
+  }
+  let loaded: { decoded: DecodedSnapshot; source: RecoveredSource } | null = null;
+  let failures = 0;
+  for (const c of candidates) {
+    const path = join(dataDir, c.file);
+    const stat = await statOrNull(fsys, path);
+    if (stat === null) continue;
+    let decoded: DecodedSnapshot;
+    try {
+      decoded = await readSnapshotFile(path, { fs: fsys, limits: options.limits });
+    } catch (e) {
+      if (!(e instanceof StoreError)) throw e;
+      if (e.code === 'STORE_NOT_FOUND') continue;
+      if (e.code !== 'STORE_CORRUPT') throw e;
+      failures++;
+      let movedTo: string | null = null;
+      try {
+        movedTo = await moveToCorrupt(fsys, dataDir, path, now());
+        moved.push(movedTo);
+      } catch (me) {
+        log.error(`Could not move ${c.file} to corrupt/: ${describeCause(me)}`);
+      }
+      log.error(msg.logSnapshotUnreadable(c.file, e.message, movedTo));
+      continue;
+    }
+    const savedAtMs = decoded.meta?.savedAtMs ?? stat.mtimeMs;
+    loaded = {
+      decoded,
+      source: {
+        kind: c.kind,
+        file: c.file,
+        snapshotId: decoded.snapshotId,
+        meta: decoded.meta,
+        savedAtMs,
+        compressedBytes: decoded.compressedBytes,
+      },
+    };
+    break;
+  }
+
+  const journal = await recoverJournal(fsys, dataDir, loaded?.decoded.snapshotId ?? null, log, now, moved, options);
+
+  if (loaded === null) {
+    if (failures > 0) log.error(msg.logAllSnapshotsFailed(failures));
+    else log.info(msg.LOG_NO_SAVED_SESSION);
+  } else {
+    const { decoded, source } = loaded;
+    if (source.kind === 'backup' && failures > 0) log.error(msg.logFellBackToBackup(source.file));
+    log.info(msg.LOG_SESSION_RESTORED);
+    log.info(msg.logRestoredTimestamp(localIsoSeconds(source.savedAtMs)));
+    log.info(msg.logRestoredUsers(decoded.image.users.size));
+    log.info(msg.logRestoredNodes(decoded.image.nodes.length));
+    log.info(msg.logRestoredFrom(source.file, source.meta?.reason ?? null));
+  }
+  if (journal.records.length > 0 || journal.segments.length > 0) {
+    log.info(msg.logJournalReplay(journal.records.length, journal.segments));
+  }
+  const metaNodes = typeof metadata?.node_count === 'number' ? metadata.node_count : 0;
+  return {
+    image: loaded?.decoded.image ?? null,
+    source: loaded?.source ?? null,
+    allFailed: loaded === null && failures > 0,
+    movedToCorrupt: moved,
+    journal,
+    metadata,
+    lastKnownNodeCount: Math.max(metaNodes, loaded?.decoded.image.nodes.length ?? 0),
+  };
+}
+
+async function recoverJournal(
+  fsys: StoreFs,
+  dataDir: string,
+  loadedId: string | null,
+  log: StoreLogger,
+  now: () => number,
+  moved: string[],
+  options: RecoveryOptions,
+): Promise<RecoveredJournal> {
+  const dir = join(dataDir, JOURNAL_DIR);
+  const entries: SegmentEntry[] = [];
+  for (const name of (await readdirOrEmpty(fsys, dir)).sort()) {
+    if (!JOURNAL_SEGMENT_RE.test(name)) continue;
+    let header: SegmentHeader | null = null;
+    try {
+      header = (await readSegmentHeader(join(dir, name), { fs: fsys })).header;
+    } catch (e) {
+      if (!(e instanceof StoreError) || e.code !== 'STORE_CORRUPT') throw e;
+    }
+    entries.push({ name, header });
+  }
+  const plan = planJournalChain(entries, loadedId);
+
+  const moveAside = async (entry: SegmentEntry, why: string): Promise<void> => {
+    let to: string | null = null;
+    try {
+      to = await moveToCorrupt(fsys, dataDir, join(dir, entry.name), now());
+      moved.push(to);
+    } catch (e) {
+      log.error(`Could not move journal ${entry.name} to corrupt/: ${describeCause(e)}`);
+    }
+    log.error(msg.logJournalForeign(entry.name, loadedId, to, why));
+  };
+
+  for (const entry of plan.obsolete) {
+    await fsys.unlink(join(dir, entry.name)).catch(() => undefined);
+    log.info(`Deleted journal ${entry.name}: older than the loaded snapshot`);
+  }
+  for (const entry of plan.foreign) {
+    const h = entry.header;
+    const why =
+      h === null
+        ? 'its header is damaged'
+        : h.follows.kind === 'snapshot'
+          ? `it follows snapshot ${h.follows.snapshotId}`
+          : h.follows.kind === 'empty'
+            ? 'it follows an empty session'
+            : `it follows journal ${h.follows.segmentId}`;
+    await moveAside(entry, why);
+  }
+
+  const records: Uint8Array[] = [];
+  const segments: string[] = [];
+  const chain: string[] = [];
+  let tornTails = 0;
+  let corrupt = false;
+  let tail: { id: string; bytes: number } | null = null;
+  for (let i = 0; i < plan.chain.length; i++) {
+    const entry = plan.chain[i];
+    const header = entry.header as SegmentHeader;
+    if (tail !== null && header.follows.kind === 'segment' && header.follows.bytes !== tail.bytes) {
+      log.error(msg.logJournalGap(entry.name, header.follows.bytes, tail.bytes));
+      for (const rest of plan.chain.slice(i)) await moveAside(rest, 'a gap in the journal before it');
+      break;
+    }
+    const path = join(dir, entry.name);
+    const read = await readJournalSegment(path, {
+      fs: fsys,
+      repair: true,
+      salvage: true,
+      maxRecordBytes: options.maxRecordBytes,
+    });
+    if (read.tornTail !== null) {
+      tornTails++;
+      const t = read.tornTail;
+      let copy: string | null = null;
+      if (!t.truncated) {
+        // Not proven torn (the search for a valid record after it ran out of budget): keep what is cut off.
+        try {
+          copy = await copyTailToCorrupt(fsys, dataDir, path, read.validBytes, now());
+          moved.push(copy);
+          await fsys.truncate(path, read.validBytes);
+        } catch (e) {
+          log.error(`Could not cut the torn tail of journal ${entry.name}: ${describeCause(e)}`);
+        }
+      }
+      log.warn(msg.logJournalTornTail(entry.name, t.offset, t.droppedBytes, t.reason, copy));
+    }
+    if (read.corruption !== null) {
+      corrupt = true;
+      let copy: string | null = null;
+      try {
+        copy = await copyToCorrupt(fsys, dataDir, path, now());
+        moved.push(copy);
+        await fsys.truncate(path, read.validBytes);
+      } catch (e) {
+        log.error(`Could not set corrupt journal ${entry.name} aside: ${describeCause(e)}`);
+      }
+      log.error(msg.logJournalCorrupt(entry.name, read.corruption.offset, read.records.length, copy));
+    }
+    for (const r of read.records) records.push(r);
+    segments.push(entry.name);
+    chain.push(header.segmentId);
+    tail = { id: header.segmentId, bytes: read.validBytes };
+  }
+
+  let follows: JournalFollows;
+  if (tail !== null) follows = { kind: 'segment', segmentId: tail.id, bytes: tail.bytes };
+  else if (loadedId !== null) follows = { kind: 'snapshot', snapshotId: loadedId };
+  else follows = { kind: 'empty' };
+  return { records, segments, follows, chain, tornTails, corrupt };
+}

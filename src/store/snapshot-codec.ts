@@ -1,0 +1,354 @@
+/**
+ * SessionImage ⇄ snapshot file bytes: gzip of the protocol-4 pickle of snapshot-pickle.ts.
+ *
+ * Both directions stream: encoding pulls pickle parts through zlib's asynchronous gzip (which
+ * compresses on the libuv threadpool), decoding reads the file in chunks through gunzip into one
+ * buffer sized from the gzip trailer. Node data is never decoded: integrity comes from gzip's
+ * CRC-32, structure from the checks below. A file saved by the add-on (no `'multiuser_server'`
+ * key) decodes too: that is the import path (REPLICATION-PROTOCOL §6).
+ */
+import { Readable, pipeline } from 'node:stream';
+import { constants as zlibConstants, createGunzip, createGzip } from 'node:zlib';
+
+import { decodePickle } from '../pickle/decode.js';
+import { PickleError } from '../pickle/errors.js';
+import type { PickleLimits } from '../pickle/limits.js';
+import { PyDict, pyTypeName, type PyValue } from '../pickle/value.js';
+import { nodeFromChunks, ProtocolError } from '../protocol/index.js';
+import { describeCause, storeError, StoreError } from './errors.js';
+import { JOURNAL_SEGMENT_RE } from './file-names.js';
+import { NODE_STORE_FS, isErrno, type StoreFileHandle, type StoreFs } from './fs-port.js';
+import type { SessionImage, SessionImageNode } from './session-image.js';
+import { importedSnapshotId } from './snapshot-id.js';
+import {
+  KEY_NODES,
+  KEY_SERVER,
+  KEY_USERS,
+  META_KEYS,
+  SNAPSHOT_FORMAT_VERSION,
+  snapshotPickleParts,
+  type SnapshotMeta,
+} from './snapshot-pickle.js';
+
+export interface EncodeSnapshotOptions {
+  /** zlib level 0–9 (default: zlib's default, 6). */
+  gzipLevel?: number;
+}
+
+/** Output chunks of zlib; bigger than its 16 KiB default to cut callbacks on the main thread. */
+const ZLIB_CHUNK = 256 * 1024;
+const READ_CHUNK = 1024 * 1024;
+/** Smallest gzip member: 10-byte header + empty deflate block + 8-byte trailer. */
+const MIN_GZIP_BYTES = 18;
+/** Deflate cannot expand more than ~1032:1; a trailer claiming more is damage, not data. */
+const MAX_DEFLATE_RATIO = 1032;
+
+/**
+ * The snapshot file's bytes, as a stream to hand to `writeFileAtomic`. The users/chat/tasks
+ * head is encoded before this returns (so it throws PickleError right away for an unencodable
+ * value); node chunks are read from the image's byte arrays while the stream is consumed.
+ * `destroy()` it if it will not be consumed.
+ */
+export function encodeSnapshot(image: SessionImage, meta: SnapshotMeta, options: EncodeSnapshotOptions = {}): Readable {
+  const parts = snapshotPickleParts(image, meta);
+  const gzip = createGzip({ level: options.gzipLevel ?? zlibConstants.Z_DEFAULT_COMPRESSION, chunkSize: ZLIB_CHUNK });
+  // Errors of the source reach the consumer through gzip's iterator.
+  pipeline(Readable.from(parts, { objectMode: false }), gzip, () => undefined);
+  return gzip;
+}
+
+export interface SnapshotReadLimits {
+  /** Bound on the uncompressed pickle (a gzip bomb, or a session bigger than memory allows). Default 4 GiB, Node's Buffer limit. */
+  maxUncompressedBytes: number;
+  /** Bounds for the pickle decoder; snapshots need far more items than one message. */
+  pickle: Partial<PickleLimits>;
+}
+
+export const DEFAULT_SNAPSHOT_READ_LIMITS: Readonly<SnapshotReadLimits> = Object.freeze({
+  maxUncompressedBytes: 4 * 1024 * 1024 * 1024 - 1,
+  pickle: Object.freeze({ maxItems: 200_000_000, maxMemo: 100_000_000 }),
+});
+
+/** What a snapshot file decodes to. */
+export interface DecodedSnapshot {
+  image: SessionImage;
+  /** Our key's contents; null for a file saved by the add-on (no `'multiuser_server'`). */
+  meta: SnapshotMeta | null;
+  /** `meta.snapshotId`, or for an add-on file an id derived from its gzip trailer (snapshot-id.ts). */
+  snapshotId: string;
+  compressedBytes: number;
+  uncompressedBytes: number;
+}
+
+/**
+ * Reads and decodes a snapshot (or add-on `.db`) file. Throws StoreError: STORE_NOT_FOUND,
+ * STORE_READ_FAILED (I/O), STORE_CORRUPT (truncated, bit-flipped, bad pickle, bad structure;
+ * `message` says which), STORE_FORMAT (a newer format), STORE_LIMIT.
+ */
+export async function readSnapshotFile(
+  path: string,
+  options: { fs?: StoreFs; limits?: Partial<SnapshotReadLimits> } = {},
+): Promise<DecodedSnapshot> {
+  const fsys = options.fs ?? NODE_STORE_FS;
+  let handle: StoreFileHandle;
+  try {
+    handle = await fsys.open(path, 'r');
+  } catch (e) {
+    if (isErrno(e, 'ENOENT')) throw storeError('STORE_NOT_FOUND', `${path} does not exist`, { path }, e);
+    throw storeError('STORE_READ_FAILED', `${path}: ${describeCause(e)}`, { path }, e);
+  }
+  try {
+    const size = (await handle.stat()).size;
+    if (size < MIN_GZIP_BYTES) throw corrupt(`file is ${size} bytes, too short for gzip`, path);
+    const trailer = Buffer.alloc(8);
+    await readFully(handle, trailer, size - 8, path);
+    return await decodeGzipStream(readChunks(handle, size, path), size, trailerOf(trailer), path, options.limits);
+  } finally {
+    await handle.close().catch(() => undefined);
+  }
+}
+
+/** Decodes snapshot file bytes held in memory (tests, `import` of an uploaded file). Errors as `readSnapshotFile`. */
+export async function decodeSnapshotBytes(
+  gz: Uint8Array,
+  limits?: Partial<SnapshotReadLimits>,
+  label = '<memory>',
+): Promise<DecodedSnapshot> {
+  if (gz.length < MIN_GZIP_BYTES) throw corrupt(`${gz.length} bytes, too short for gzip`, label);
+  const chunks = function* (): Generator<Uint8Array> {
+    for (let i = 0; i < gz.length; i += READ_CHUNK) yield gz.subarray(i, Math.min(gz.length, i + READ_CHUNK));
+  };
+  return decodeGzipStream(chunks(), gz.length, trailerOf(gz.subarray(gz.length - 8)), label, limits);
+}
+
+interface GzipTrailer {
+  crc32: number;
+  /** Uncompressed size mod 2^32. */
+  isize: number;
+}
+
+function trailerOf(last8: Uint8Array): GzipTrailer {
+  const dv = new DataView(last8.buffer, last8.byteOffset, 8);
+  return { crc32: dv.getUint32(0, true), isize: dv.getUint32(4, true) };
+}
+
+async function decodeGzipStream(
+  source: Iterable<Uint8Array> | AsyncIterable<Uint8Array>,
+  compressedBytes: number,
+  trailer: GzipTrailer,
+  label: string,
+  limitOverrides?: Partial<SnapshotReadLimits>,
+): Promise<DecodedSnapshot> {
+  const limits = { ...DEFAULT_SNAPSHOT_READ_LIMITS, ...limitOverrides };
+  const pickle = await gunzipInto(source, compressedBytes, trailer, label, limits.maxUncompressedBytes);
+  return decodeSnapshotPickle(pickle, { compressedBytes, trailer, label, pickleLimits: limits.pickle });
+}
+
+/** Gunzips into one buffer allocated once from the trailer's size (no second copy of a 1 GB pickle). */
+async function gunzipInto(
+  source: Iterable<Uint8Array> | AsyncIterable<Uint8Array>,
+  compressedBytes: number,
+  trailer: GzipTrailer,
+  label: string,
+  maxBytes: number,
+): Promise<Buffer> {
+  const expected = trailer.isize;
+  if (expected > maxBytes) {
+    throw storeError('STORE_LIMIT', `${label}: uncompressed size ${expected} exceeds the limit of ${maxBytes}`, {
+      path: label,
+    });
+  }
+  if (expected > compressedBytes * MAX_DEFLATE_RATIO + 1024) {
+    throw corrupt(`gzip trailer declares ${expected} bytes, impossible for ${compressedBytes} compressed bytes`, label);
+  }
+  const out = Buffer.allocUnsafe(expected);
+  let pos = 0;
+  const gunzip = createGunzip({ chunkSize: ZLIB_CHUNK });
+  pipeline(Readable.from(source, { objectMode: false }), gunzip, () => undefined);
+  try {
+    for await (const chunk of gunzip as AsyncIterable<Buffer>) {
+      if (pos + chunk.length > expected) {
+        gunzip.destroy();
+        throw corrupt(`more data than the gzip trailer declares (${expected} bytes)`, label);
+      }
+      chunk.copy(out, pos);
+      pos += chunk.length;
+    }
+  } catch (e) {
+    if (e instanceof StoreError) throw e;
+    if (isZlibError(e)) throw corrupt(`gzip: ${describeCause(e)}`, label, e);
+    throw storeError('STORE_READ_FAILED', `${label}: ${describeCause(e)}`, { path: label }, e);
+  }
+  if (pos !== expected) throw corrupt(`gzip data is ${pos} bytes, its trailer says ${expected}`, label);
+  return out;
+}
+
+function isZlibError(e: unknown): boolean {
+  const code = (e as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && code.startsWith('Z_');
+}
+
+interface PickleSource {
+  compressedBytes: number;
+  trailer: GzipTrailer;
+  label: string;
+  pickleLimits?: Partial<PickleLimits>;
+}
+
+/** Decodes and validates the uncompressed pickle. Throws STORE_CORRUPT / STORE_FORMAT. */
+export function decodeSnapshotPickle(pickle: Uint8Array, src: PickleSource): DecodedSnapshot {
+  const label = src.label;
+  let top: PyValue;
+  try {
+    top = decodePickle(pickle, { limits: { maxBytes: Math.max(pickle.length, 1), ...src.pickleLimits } });
+  } catch (e) {
+    if (e instanceof PickleError) throw corrupt(`pickle: ${e.code}: ${e.message}`, label, e, e.offset);
+    throw e;
+  }
+  if (!(top instanceof PyDict)) throw corrupt(`top level is a ${pyTypeName(top)}, not a dict`, label);
+  const nodes = readNodes(top.get(KEY_NODES), label);
+  const usersValue = top.get(KEY_USERS);
+  // The add-on writes 'users' only when its client was connected (§6).
+  const users = usersValue === undefined ? new PyDict() : readUsers(usersValue, label);
+  const serverValue = top.get(KEY_SERVER);
+  if (serverValue === undefined) {
+    return {
+      image: { nodes, users, initialized: nodes.length > 0, chat: [], tasks: new PyDict() },
+      meta: null,
+      snapshotId: importedSnapshotId(src.trailer.crc32, src.trailer.isize),
+      compressedBytes: src.compressedBytes,
+      uncompressedBytes: pickle.length,
+    };
+  }
+  const { meta, initialized, chat, tasks, extra } = readServerKey(serverValue, label);
+  const image: SessionImage = { nodes, users, initialized, chat, tasks };
+  if (extra !== undefined) image.extra = extra;
+  return {
+    image,
+    meta,
+    snapshotId: meta.snapshotId,
+    compressedBytes: src.compressedBytes,
+    uncompressedBytes: pickle.length,
+  };
+}
+
+function readNodes(value: PyValue | undefined, label: string): SessionImageNode[] {
+  if (value === undefined) throw corrupt(`no '${KEY_NODES}' key`, label);
+  if (!Array.isArray(value)) throw corrupt(`'${KEY_NODES}' is a ${pyTypeName(value)}, not a list`, label);
+  const nodes: SessionImageNode[] = [];
+  for (let i = 0; i < value.length; i++) {
+    try {
+      const node = nodeFromChunks(value[i]);
+      const raw = node.raw as readonly Uint8Array[];
+      nodes.push({ uuid: node.uuid, owner: node.owner, depsBytes: raw[3], dataBytes: raw[4] });
+    } catch (e) {
+      if (e instanceof ProtocolError) throw corrupt(`node #${i}: ${e.code}: ${e.message}`, label, e);
+      throw e;
+    }
+  }
+  return nodes;
+}
+
+function readUsers(value: PyValue, label: string): PyDict {
+  if (!(value instanceof PyDict)) throw corrupt(`'${KEY_USERS}' is a ${pyTypeName(value)}, not a dict`, label);
+  for (const [name, record] of value) {
+    if (typeof name !== 'string') throw corrupt(`a '${KEY_USERS}' key is a ${pyTypeName(name)}, not a str`, label);
+    if (!(record instanceof PyDict)) throw corrupt(`user ${JSON.stringify(name)} is not a dict`, label);
+  }
+  return value;
+}
+
+interface ServerKey {
+  meta: SnapshotMeta;
+  initialized: boolean;
+  chat: PyValue[];
+  tasks: PyDict;
+  extra?: PyDict;
+}
+
+function readServerKey(value: PyValue, label: string): ServerKey {
+  if (!(value instanceof PyDict)) throw corrupt(`'${KEY_SERVER}' is a ${pyTypeName(value)}, not a dict`, label);
+  const field = <T>(key: string, check: (v: PyValue) => v is PyValue & T, want: string): T => {
+    const v = value.get(key);
+    if (v === undefined || !check(v)) {
+      throw corrupt(
+        `'${KEY_SERVER}'['${key}'] is ${v === undefined ? 'missing' : `a ${pyTypeName(v)}`}, not ${want}`,
+        label,
+      );
+    }
+    return v as T;
+  };
+  const version = field<bigint>(META_KEYS.formatVersion, (v) => typeof v === 'bigint', 'an int');
+  if (version > BigInt(SNAPSHOT_FORMAT_VERSION) || version < 1n) {
+    throw storeError(
+      'STORE_FORMAT',
+      `${label}: snapshot format ${version} is not supported by this server (knows ${SNAPSHOT_FORMAT_VERSION}); upgrade the server`,
+      { path: label },
+    );
+  }
+  const snapshotId = field<string>(META_KEYS.snapshotId, (v) => typeof v === 'string', 'a str');
+  if (!JOURNAL_SEGMENT_RE.test(`${snapshotId}.jnl`))
+    throw corrupt(`snapshot id ${JSON.stringify(snapshotId)} is malformed`, label);
+  const savedAt = field<number | bigint>(
+    META_KEYS.savedAt,
+    (v) => typeof v === 'number' || typeof v === 'bigint',
+    'a number',
+  );
+  const extraValue = value.get(META_KEYS.extra);
+  if (extraValue !== undefined && !(extraValue instanceof PyDict)) {
+    throw corrupt(`'${KEY_SERVER}'['${META_KEYS.extra}'] is a ${pyTypeName(extraValue)}, not a dict`, label);
+  }
+  const out: ServerKey = {
+    meta: {
+      formatVersion: Number(version),
+      serverVersion: field<string>(META_KEYS.serverVersion, (v) => typeof v === 'string', 'a str'),
+      snapshotId,
+      savedAtMs: Number(savedAt) * 1000,
+      reason: field<string>(META_KEYS.reason, (v) => typeof v === 'string', 'a str'),
+    },
+    initialized: field<boolean>(META_KEYS.initialized, (v) => typeof v === 'boolean', 'a bool'),
+    chat: field<PyValue[]>(META_KEYS.chat, (v) => Array.isArray(v), 'a list'),
+    tasks: field<PyDict>(META_KEYS.tasks, (v) => v instanceof PyDict, 'a dict'),
+  };
+  if (extraValue !== undefined) out.extra = extraValue;
+  return out;
+}
+
+async function* readChunks(handle: StoreFileHandle, size: number, path: string): AsyncGenerator<Uint8Array> {
+  for (let pos = 0; pos < size;) {
+    const buf = Buffer.allocUnsafe(Math.min(READ_CHUNK, size - pos));
+    const n = await readFully(handle, buf, pos, path, true);
+    if (n === 0) return;
+    pos += n;
+    yield n === buf.length ? buf : buf.subarray(0, n);
+  }
+}
+
+/** Fills `buf` from `position`; with `allowShort`, stops early at end of file (a file that shrank). */
+async function readFully(
+  handle: StoreFileHandle,
+  buf: Uint8Array,
+  position: number,
+  path: string,
+  allowShort = false,
+): Promise<number> {
+  let off = 0;
+  while (off < buf.length) {
+    let n: number;
+    try {
+      n = await handle.read(buf, off, buf.length - off, position + off);
+    } catch (e) {
+      throw storeError('STORE_READ_FAILED', `${path}: ${describeCause(e)}`, { path }, e);
+    }
+    if (n === 0) {
+      if (allowShort) return off;
+      throw corrupt(`file ended at byte ${position + off} while reading`, path);
+    }
+    off += n;
+  }
+  return off;
+}
+
+function corrupt(reason: string, path: string, cause?: unknown, offset?: number): StoreError {
+  return storeError('STORE_CORRUPT', `${path}: ${reason}`, offset === undefined ? { path } : { path, offset }, cause);
+}
