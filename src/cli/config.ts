@@ -5,6 +5,7 @@
  * `.env` text, so tests never touch `process.env`. Flags keep the reference CLI's spellings
  * (`-p`, `-apwd`, `-spwd`, `-t`, `-l`, `-lf`).
  */
+import { DEFAULT_JOURNAL_FSYNC, parseJournalFsync, type JournalFsyncPolicy } from '../store/journal-format.js';
 import { ConfigError } from './config-error.js';
 import { parseDotenv } from './dotenv.js';
 
@@ -28,8 +29,14 @@ export interface Config {
   readonly logLevel: LogLevelName;
   /** `--log-file`/`-lf`, LOG_FILE: also append log lines to this file; `null` = stderr only. */
   readonly logFile: string | null;
-  /** `--data-dir`, DATA_DIR: where persistence keeps its files (persistence issue). */
+  /** `--data-dir`, DATA_DIR: where persistence keeps its files (snapshot, backups, journal, lock). */
   readonly dataDir: string;
+  /** `--save-interval`, SAVE_INTERVAL (s): auto-save period when something changed; 0 = no auto-save. */
+  readonly saveIntervalS: number;
+  /** `--max-backups`, MAX_BACKUPS: snapshots kept in DATA_DIR/backups; 0 = no backups. */
+  readonly maxBackups: number;
+  /** `--journal-fsync`, JOURNAL_FSYNC: `always`, an interval in ms, or `off` (like redis `appendfsync`). */
+  readonly journalFsync: JournalFsyncPolicy;
   /** `--send-queue-max-messages`, SEND_QUEUE_MAX_MESSAGES: per client and socket, before it is dropped as too slow. */
   readonly sendQueueMaxMessages: number;
   /** `--send-queue-max-bytes`, SEND_QUEUE_MAX_BYTES: per client and socket, before it is dropped as too slow. */
@@ -67,6 +74,9 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
   logLevel: 'INFO',
   logFile: null,
   dataDir: './data',
+  saveIntervalS: 120,
+  maxBackups: 10,
+  journalFsync: DEFAULT_JOURNAL_FSYNC,
   sendQueueMaxMessages: 10_000,
   sendQueueMaxBytes: 256 * 1024 * 1024,
   maxFrameBytes: 1024 * 1024 * 1024,
@@ -131,6 +141,17 @@ function parseHost(raw: string, origin: string): string {
 
 const asIs = (raw: string): string => raw;
 
+function parseFsync(raw: string, origin: string): JournalFsyncPolicy {
+  const policy = parseJournalFsync(raw);
+  if (policy === null) {
+    throw new ConfigError(
+      'CONFIG_INVALID',
+      `${origin}: the journal fsync policy must be always, off or an interval in ms from 1 to 60000, got '${raw}'`,
+    );
+  }
+  return policy;
+}
+
 /** Every option: its key, environment variable, flags. Also the source of `.env.example` and the usage text. */
 export const OPTION_SPECS: readonly OptionSpec[] = [
   { key: 'port', env: 'PORT', flags: ['--port', '-p'], emptyIsValue: false, parse: intIn(1, 65533, 'the port') },
@@ -165,6 +186,9 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
     parse: (raw) => (raw === '' ? null : raw),
   },
   { key: 'dataDir', env: 'DATA_DIR', flags: ['--data-dir'], emptyIsValue: false, parse: asIs },
+  limitSpec('saveIntervalS', 'SAVE_INTERVAL', 0, 7 * 86_400, 'the save interval (s)'),
+  limitSpec('maxBackups', 'MAX_BACKUPS', 0, 100_000, 'the number of backups'),
+  { key: 'journalFsync', env: 'JOURNAL_FSYNC', flags: ['--journal-fsync'], emptyIsValue: false, parse: parseFsync },
   {
     key: 'sendQueueMaxMessages',
     env: 'SEND_QUEUE_MAX_MESSAGES',

@@ -1,7 +1,8 @@
 /**
- * `multiuser-server [serve] [flags]`: resolve the configuration, start the session server, say
- * where it listens, run the shell when stdin is a TTY, and shut down cleanly on SIGINT / SIGTERM
- * (or `exit`).
+ * `multiuser-server [serve] [flags]`: resolve the configuration, take the data directory and
+ * restore the session from it (persistence.ts), start the session server with the journal and
+ * save hooks, say where it listens, run the shell when stdin is a TTY, and shut down cleanly on
+ * SIGINT / SIGTERM (or `exit`): stop accepting, save `shutdown`, release the data directory.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -9,10 +10,13 @@ import { join } from 'node:path';
 import { NetError } from '../net/errors.js';
 import { SessionServer } from '../net/session-server.js';
 import { REPLICATION_VERSION } from '../protocol/constants.js';
-import { Session } from '../session/session.js';
+import type { SessionOptions } from '../session/session.js';
+import { StoreError } from '../store/errors.js';
 import { ConfigError, resolveConfig, usesDefaultAdminPassword, type Config, type ResolvedConfig } from './config.js';
+import { Persistence, SAVE_REASON_MANUAL } from './persistence.js';
 import { createServerLogger, type ServerLogger } from './server-logger.js';
 import { startShell } from './shell.js';
+import { serverVersion } from './version.js';
 
 export interface ServeIo {
   env: Readonly<Record<string, string | undefined>>;
@@ -59,13 +63,15 @@ function logStartup(logger: ServerLogger, resolved: ResolvedConfig): void {
   logger.debug(
     `Configuration: port ${config.port} (${sources.port}), host ${config.host} (${sources.host}), ` +
       `timeout ${config.timeoutMs} ms (${sources.timeoutMs}), log level ${config.logLevel} (${sources.logLevel}), ` +
-      `data dir ${config.dataDir} (${sources.dataDir}), send queue ${config.sendQueueMaxMessages} messages / ` +
+      `data dir ${config.dataDir} (${sources.dataDir}), save interval ${config.saveIntervalS} s ` +
+      `(${sources.saveIntervalS}), backups ${config.maxBackups} (${sources.maxBackups}), journal fsync ` +
+      `${config.journalFsync} (${sources.journalFsync}), send queue ${config.sendQueueMaxMessages} messages / ` +
       `${config.sendQueueMaxBytes} bytes`,
   );
 }
 
-async function startServer(config: Config, logger: ServerLogger): Promise<{ server: SessionServer; session: Session }> {
-  const session = new Session({
+function sessionOptionsOf(config: Config): SessionOptions {
+  return {
     adminPassword: config.adminPassword,
     serverPassword: config.serverPassword,
     timeoutMs: config.timeoutMs,
@@ -79,17 +85,49 @@ async function startServer(config: Config, logger: ServerLogger): Promise<{ serv
       maxClients: config.maxClients,
       pickle: { maxDepth: config.maxPickleDepth },
     },
-  });
+  };
+}
+
+async function startServer(config: Config, logger: ServerLogger, persistence: Persistence): Promise<SessionServer> {
   const server = await SessionServer.start({
     port: config.port,
     host: config.host,
-    session,
+    session: persistence.session,
+    // Journal before relay: the hook runs before the effects after each persist (DESIGN §4).
+    persist: persistence.persist,
+    save: (reason) => void persistence.save(reason),
     logger: logger.child({ subsystem: 'net' }),
     sendQueue: { maxMessages: config.sendQueueMaxMessages, maxBytes: config.sendQueueMaxBytes },
     // libzmq refuses larger frames before they reach us (ZMQ_MAXMSGSIZE), so memory stays bounded too.
     tuning: { maxFrameBytes: config.maxFrameBytes },
   });
-  return { server, session };
+  persistence.onRefuse = (reason) => server.stopAccepting(reason);
+  return server;
+}
+
+/** Takes DATA_DIR and restores the session; null (logged) when it cannot. */
+async function openPersistence(config: Config, logger: ServerLogger, cwd: string): Promise<Persistence | null> {
+  try {
+    return await Persistence.open({
+      dataDir: config.dataDir,
+      cwd,
+      saveIntervalS: config.saveIntervalS,
+      maxBackups: config.maxBackups,
+      journalFsync: config.journalFsync,
+      session: sessionOptionsOf(config),
+      logger,
+      serverVersion: serverVersion(),
+    });
+  } catch (err) {
+    if (!(err instanceof StoreError)) throw err;
+    logger.error(`Cannot start: ${err.message}`);
+    if (err.code === 'STORE_LOCKED') {
+      logger.error(
+        'Another server (or a data tool) is using this data directory: stop it, or choose another --data-dir.',
+      );
+    }
+    return null;
+  }
 }
 
 /** Runs the server until a signal or `exit`. Resolves with the exit code (0 clean, 1 start failure, 2 bad config). */
@@ -118,10 +156,17 @@ export async function runServe(argv: readonly string[], io: ServeIo): Promise<nu
   const removers = [io.onSignal('SIGINT', () => shutdown('SIGINT')), io.onSignal('SIGTERM', () => shutdown('SIGTERM'))];
   logStartup(logger, resolved);
 
-  let started: { server: SessionServer; session: Session };
+  const persistence = await openPersistence(config, logger, io.cwd);
+  if (persistence === null) {
+    for (const remove of removers) remove();
+    await logger.close();
+    return 1;
+  }
+  let server: SessionServer;
   try {
-    started = await startServer(config, logger);
+    server = await startServer(config, logger, persistence);
   } catch (err) {
+    await persistence.abort();
     if (!(err instanceof NetError)) throw err;
     logger.error(`Cannot start: ${err.message}`);
     if (err.code === 'NET_ADDRESS_IN_USE') {
@@ -133,7 +178,8 @@ export async function runServe(argv: readonly string[], io: ServeIo): Promise<nu
     await logger.close();
     return 1;
   }
-  const { server, session } = started;
+  const { session } = persistence;
+  persistence.startAutoSave();
   logger.info(listeningLine(config.port));
   logger.info(
     `Command ${server.endpoints.command}, data ${server.endpoints.data}, heartbeat ${server.endpoints.heartbeat}`,
@@ -143,6 +189,7 @@ export async function runServe(argv: readonly string[], io: ServeIo): Promise<nu
     ? startShell(io.stdin, io.stdout, {
         listUsers: () => session.listUsers(),
         kick: (name) => server.adminKick(name),
+        save: () => void persistence.save(SAVE_REASON_MANUAL),
         exit: () => shutdown('exit'),
       })
     : undefined;
@@ -151,8 +198,10 @@ export async function runServe(argv: readonly string[], io: ServeIo): Promise<nu
   logger.info(`Shutting down (${why})`);
   shell?.close();
   for (const remove of removers) remove();
+  // Stop accepting first, so the shutdown save holds everything the server ever acknowledged.
   await server.close();
+  const saved = await persistence.close();
   logger.info('Server stopped.');
   await logger.close();
-  return 0;
+  return saved ? 0 : 1;
 }

@@ -1,5 +1,5 @@
 /**
- * The interactive shell of the reference server (`users`, `kick NAME`, `exit`), plus `help`.
+ * The interactive shell of the reference server (`users`, `kick NAME`, `exit`), plus `save` and `help`.
  * Started only when stdin is a TTY: under systemd, Docker or `< /dev/null` the server just runs.
  */
 import { createInterface, type Interface } from 'node:readline';
@@ -15,6 +15,8 @@ export interface ShellUser {
 export interface ShellHooks {
   listUsers(): readonly ShellUser[];
   kick(username: string): void;
+  /** `save`: request a snapshot now (reason `manual`); the result is logged. */
+  save(): void;
   /** `exit`: shut the server down. */
   exit(): void;
 }
@@ -22,6 +24,7 @@ export interface ShellHooks {
 export const SHELL_HELP = `commands:
   users        list the connected users
   kick NAME    disconnect a user (releases their locks)
+  save         save the session to disk now (logs "Session saved to disk (reason: manual)")
   exit         stop the server
   help         show this text
 `;
@@ -55,6 +58,9 @@ export function runShellLine(line: string, hooks: ShellHooks): string {
       hooks.kick(name);
       return `kicking ${name}\n`;
     }
+    case 'save':
+      hooks.save();
+      return 'saving the session (see the log)\n';
     case 'exit':
     case 'quit':
       hooks.exit();

@@ -8,6 +8,7 @@ export {
   type OverflowInfo,
   type SendQueueLimits,
 } from './channel-sender.js';
+export { EffectRunner, type EffectRunnerOptions, type EffectRunnerStats, type PersistHook } from './effect-runner.js';
 export { DealerConnection, type DealerConnectionOptions } from './dealer.js';
 export {
   ALL_INTERFACES,

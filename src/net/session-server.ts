@@ -23,6 +23,7 @@ import {
   isIpv6Literal,
   MAX_BASE_PORT,
 } from './endpoint.js';
+import { EffectRunner, type EffectRunnerStats, type PersistHook } from './effect-runner.js';
 import { errnoCode, netError } from './errors.js';
 import { LogLimiter, type LogLimiterOptions } from './log-limiter.js';
 import { NULL_LOGGER, type Logger } from './logger.js';
@@ -50,6 +51,13 @@ export interface SessionServerOptions {
   /** Rate limits of log effects that carry a `key`. */
   logLimits?: Partial<LogLimiterOptions>;
   /**
+   * The journal (`cli/` wires it to `store/`): called for each `persist` effect, in order, before
+   * any effect after it is carried out (effect-runner.ts). Absent: nothing is journaled.
+   */
+  persist?: PersistHook;
+  /** Called for each `save` effect, in order (a snapshot request; `store/` coalesces them). Absent: ignored. */
+  save?: (reason: string) => void;
+  /**
    * The `now` passed to the session, in ms. Default: a wall-clock origin plus a monotonic
    * offset, so a clock step cannot time every client out at once.
    */
@@ -73,6 +81,10 @@ export interface SessionServerStats {
   readonly send: Readonly<Record<Channel, ChannelSenderStats>>;
   /** Events the session threw on (a bug in the session: logged, the loop goes on). */
   readonly sessionErrors: number;
+  /** Effects held for the journal, and relays withheld because it failed. */
+  readonly effects: EffectRunnerStats;
+  /** Command and data messages dropped after `stopAccepting`. */
+  readonly refused: number;
 }
 
 export class SessionServer {
@@ -96,6 +108,10 @@ export class SessionServer {
   private sessionErrors = 0;
   private tickTimer: NodeJS.Timeout | undefined;
   private readonly loops: Promise<void>[] = [];
+  private readonly runner: EffectRunner;
+  private readonly saveHook: ((reason: string) => void) | undefined;
+  private refusing: string | null = null;
+  private refused = 0;
 
   private constructor(opts: SessionServerOptions, host: string, routers: Record<Channel, Router>) {
     this.port = opts.port;
@@ -117,6 +133,14 @@ export class SessionServer {
         onSendError: (client, ch, err) => this.onSendError(client, ch, err),
       });
     this.senders = { command: make('command'), data: make('data'), heartbeat: make('heartbeat') };
+    this.saveHook = opts.save;
+    this.runner = new EffectRunner({
+      execute: (effect) => this.execute(effect),
+      persist: opts.persist,
+      onPersistError: (err) =>
+        this.writeLog('error', `A change could not be journaled and is not relayed: ${describe(err)}`, 'net:persist'),
+      onExecuteError: (err) => this.writeLog('error', `Carrying out an effect failed: ${describe(err)}`, 'net:effect'),
+    });
   }
 
   /**
@@ -151,6 +175,22 @@ export class SessionServer {
     this.dispatch({ type: 'admin-kick', username, now: this.clock() });
   }
 
+  /**
+   * Stops handing command and data messages to the session, for good (dropped, counted, logged
+   * rate-limited); heartbeats and ticks go on, so clients stay connected. For a journal failure
+   * under JOURNAL_FSYNC=always: nothing is accepted that cannot be made durable (STYLE.md §8).
+   */
+  stopAccepting(reason: string): void {
+    if (this.refusing !== null) return;
+    this.refusing = reason;
+    this.logger.error(`No longer accepting changes: ${reason}. Restart the server once the cause is fixed.`);
+  }
+
+  /** Why changes are refused (`stopAccepting`), or null. */
+  get refusingReason(): string | null {
+    return this.refusing;
+  }
+
   /** What waits for a client on each socket (0 when it keeps up). */
   queuedFor(client: ClientId): Record<Channel, { messages: number; bytes: number }> {
     return {
@@ -169,6 +209,8 @@ export class SessionServer {
         heartbeat: this.senders.heartbeat.stats(),
       },
       sessionErrors: this.sessionErrors,
+      effects: this.runner.stats(),
+      refused: this.refused,
     };
   }
 
@@ -177,6 +219,7 @@ export class SessionServer {
     if (!this.closing) {
       this.closing = true;
       if (this.tickTimer !== undefined) clearInterval(this.tickTimer);
+      this.runner.close();
       for (const channel of CHANNELS) {
         this.senders[channel].close();
         this.routers[channel].close();
@@ -248,6 +291,11 @@ export class SessionServer {
     this.dispatching = true;
     try {
       for (let e = this.pending.shift(); e !== undefined; e = this.pending.shift()) {
+        if (this.refusing !== null && e.type === 'message' && e.channel !== 'heartbeat') {
+          this.refused++;
+          this.writeLog('error', `Dropped a ${e.channel} message: ${this.refusing}`, 'net:refusing');
+          continue;
+        }
         let effects: readonly Effect[];
         try {
           effects = this.session.handle(e);
@@ -256,35 +304,37 @@ export class SessionServer {
           this.writeLog('error', `Session failed on a ${e.type} event: ${describe(err)}`, `session-error:${e.type}`);
           continue;
         }
-        this.apply(effects);
         // Once the session has handled a drop it sends nothing more to that client's old login, so
-        // the net-side "ignore" mark ends here (ordered behind what was already queued), whether or
-        // not the session also forgot it: a later login with that identity must be served again.
-        if (e.type === 'dropped') this.forgetClient(e.client);
+        // the net-side "ignore" mark ends here (ordered behind what was already queued, also behind
+        // effects held for the journal), whether or not the session also forgot it: a later login
+        // with that identity must be served again.
+        this.runner.run(e.type === 'dropped' ? [...effects, { type: 'forget', client: e.client }] : effects);
       }
     } finally {
       this.dispatching = false;
     }
   }
 
-  private apply(effects: readonly Effect[]): void {
-    for (const effect of effects) {
-      switch (effect.type) {
-        case 'send': {
-          let bytes = 0;
-          for (const f of effect.frames) bytes += f.byteLength;
-          const sender = this.senders[effect.channel];
-          const parts = messageParts(effect.frames);
-          for (const client of effect.to) sender.submit(client, this.identityOf(client), parts, bytes);
-          break;
-        }
-        case 'log':
-          this.writeLog(effect.level, effect.message, effect.key);
-          break;
-        case 'forget':
-          this.forgetClient(effect.client);
-          break;
+  /** One effect other than `persist` (the runner handles those). */
+  private execute(effect: Effect): void {
+    switch (effect.type) {
+      case 'send': {
+        let bytes = 0;
+        for (const f of effect.frames) bytes += f.byteLength;
+        const sender = this.senders[effect.channel];
+        const parts = messageParts(effect.frames);
+        for (const client of effect.to) sender.submit(client, this.identityOf(client), parts, bytes);
+        break;
       }
+      case 'log':
+        this.writeLog(effect.level, effect.message, effect.key);
+        break;
+      case 'forget':
+        this.forgetClient(effect.client);
+        break;
+      case 'save':
+        this.saveHook?.(effect.reason);
+        break;
     }
   }
 

@@ -18,6 +18,12 @@ export interface SessionImageNode {
   dataBytes: Uint8Array;
 }
 
+/**
+ * Ownership: the store encodes `users`, `chat`, `tasks` and `extra` synchronously inside
+ * `SnapshotWriter`'s capture step, so the session may mutate those objects afterwards; the node
+ * byte arrays, however, are written while the save streams (seconds for a big scene) and must
+ * not be written into after capture (replace them, as the session does when a node changes).
+ */
 export interface SessionImage {
   /** Every node, in store order (the Snapshot catalog order, §4.4). */
   nodes: SessionImageNode[];

@@ -114,3 +114,37 @@ export function logJournalForeign(segment: string, loaded: string | null, movedT
 export function logJournalGap(segment: string, expected: number, found: number): string {
   return `Journal ${segment} follows ${expected} bytes of its predecessor but only ${found} survived; it and later segments are NOT replayed`;
 }
+
+/** INFO at start when SAVE_INTERVAL is 0. Logged by the server. */
+export const LOG_AUTO_SAVE_DISABLED =
+  'Auto-save disabled (SAVE_INTERVAL=0): saves happen on disconnect, shutdown and `save`';
+
+/** INFO at start: where the files are and how durable the journal is. Logged by the server. */
+export function logDataDir(dir: string, fsync: 'always' | 'off' | number, maxBackups: number): string {
+  const policy = typeof fsync === 'number' ? `every ${fsync} ms` : fsync;
+  return `Data directory: ${dir} (journal fsync: ${policy}, backups kept: ${maxBackups})`;
+}
+
+/** INFO after recovery (snapshot + journal replay + releasing absent users' locks): what the server serves. */
+export function logSessionReady(nodes: number, users: number, replayed: number, initialized: boolean): string {
+  const state = initialized ? 'active: clients get RUNNING' : 'waiting for an Init: clients get LOBBY';
+  return `Session ready: ${nodes} node(s), ${users} user record(s), ${replayed} journal record(s) replayed; ${state}`;
+}
+
+/** ERROR: a journal record passed its checksum but is not a change this server can apply (skipped). */
+export function logJournalRecordSkipped(index: number, why: string): string {
+  return `Journal record ${index} not replayed: ${why}`;
+}
+
+/** INFO at shutdown when the state on disk is already current. Logged by the server. */
+export const LOG_SHUTDOWN_SAVE_SKIPPED = 'Session unchanged since the last save: no shutdown save needed';
+
+/** ERROR under JOURNAL_FSYNC=always: the server stops accepting changes (STYLE.md §8). */
+export function logJournalFailedRefusing(why: string): string {
+  return `JOURNAL FAILED under JOURNAL_FSYNC=always (${why}): changes are refused from now on; fix the disk and restart the server`;
+}
+
+/** ERROR under the other fsync policies: changes stay in memory and go into the next snapshot. */
+export function logJournalFailedSaving(why: string): string {
+  return `JOURNAL FAILED (${why}): changes are kept in memory and relayed; a snapshot is requested to make them durable`;
+}

@@ -175,8 +175,43 @@ describe('resolveConfig', () => {
   });
 
   test('unrelated environment and .env keys are ignored', () => {
-    const { config } = resolveConfig({ env: { HOME: '/root', SAVE_INTERVAL: '60' }, dotenvText: 'MAX_BACKUPS=3\n' });
+    const { config } = resolveConfig({ env: { HOME: '/root', BACKUP_CRON: '60' }, dotenvText: 'MAX_USERS=3\n' });
     assert.deepEqual(config, DEFAULT_CONFIG);
+  });
+
+  test('persistence options: SAVE_INTERVAL, MAX_BACKUPS and JOURNAL_FSYNC with their defaults and bounds', () => {
+    assert.equal(DEFAULT_CONFIG.saveIntervalS, 120);
+    assert.equal(DEFAULT_CONFIG.maxBackups, 10);
+    assert.equal(DEFAULT_CONFIG.journalFsync, 100);
+    const { config, sources } = resolveConfig({
+      argv: ['--save-interval', '30'],
+      env: { MAX_BACKUPS: '0' },
+      dotenvText: 'JOURNAL_FSYNC=always\n',
+    });
+    assert.equal(config.saveIntervalS, 30);
+    assert.equal(sources.saveIntervalS, 'flag');
+    assert.equal(config.maxBackups, 0);
+    assert.equal(config.journalFsync, 'always');
+    assert.equal(sources.journalFsync, '.env');
+    assert.equal(resolveConfig({ argv: ['--journal-fsync', 'OFF'] }).config.journalFsync, 'off');
+    assert.equal(resolveConfig({ argv: ['--journal-fsync=250'] }).config.journalFsync, 250);
+    assert.equal(resolveConfig({ env: { SAVE_INTERVAL: '0' } }).config.saveIntervalS, 0, '0 turns auto-save off');
+    for (const bad of [
+      { JOURNAL_FSYNC: 'sometimes' },
+      { JOURNAL_FSYNC: '0' },
+      { SAVE_INTERVAL: '-1' },
+      { MAX_BACKUPS: 'ten' },
+    ]) {
+      assert.equal(
+        codeOf(() => resolveConfig({ env: bad })),
+        'CONFIG_INVALID',
+        JSON.stringify(bad),
+      );
+    }
+    assert.throws(
+      () => resolveConfig({ argv: ['--journal-fsync', 'fast'] }),
+      /--journal-fsync: the journal fsync policy/,
+    );
   });
 
   test('.env.example documents every key the configuration reads', () => {

@@ -4,12 +4,14 @@ import { describe, test } from 'node:test';
 import { parseTarget } from '../../src/cli/probe.js';
 import { runShellLine, SHELL_HELP, type ShellHooks, type ShellUser } from '../../src/cli/shell.js';
 
-function hooks(users: ShellUser[]): ShellHooks & { kicked: string[]; exits: number } {
+function hooks(users: ShellUser[]): ShellHooks & { kicked: string[]; exits: number; saves: number } {
   const h = {
     kicked: [] as string[],
     exits: 0,
+    saves: 0,
     listUsers: () => users,
     kick: (name: string) => h.kicked.push(name),
+    save: () => h.saves++,
     exit: () => h.exits++,
   };
   return h;
@@ -31,6 +33,13 @@ describe('the interactive shell', () => {
     assert.equal(runShellLine('kick bob', h), "no user named 'bob'\n");
     assert.equal(runShellLine('kick', h), 'usage: kick NAME\n');
     assert.deepEqual(h.kicked, ['alice']);
+  });
+
+  test('save requests a snapshot and says where the result shows up', () => {
+    const h = hooks([]);
+    assert.equal(runShellLine('save', h), 'saving the session (see the log)\n');
+    assert.equal(h.saves, 1);
+    assert.match(SHELL_HELP, /^ {2}save {9}save the session to disk now/m);
   });
 
   test('exit stops the server, help lists the commands, anything else is explained', () => {

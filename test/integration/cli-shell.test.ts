@@ -1,13 +1,15 @@
 /**
  * The interactive shell runs when stdin is a terminal: the compiled CLI is started on a
- * pseudo-terminal (CPython's `pty`, which the test suite already depends on), answers `users` and
- * `help`, and `exit` stops it cleanly with exit code 0.
+ * pseudo-terminal (CPython's `pty`, which the test suite already depends on), answers `users`,
+ * `help` and `save` (a snapshot lands in its temp DATA_DIR), and `exit` stops it cleanly with exit code 0.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { dirname, resolve } from 'node:path';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 
 import { pickBasePort } from '../helpers/ports.js';
 
@@ -16,10 +18,10 @@ const MAIN = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'src',
 /** Drives the CLI on a pty: every wait is bounded; prints the transcript and then `EXIT <code>`. */
 const DRIVER = `
 import os, pty, select, sys, time
-node, main, port = sys.argv[1:4]
+node, main, port, data = sys.argv[1:5]
 pid, fd = pty.fork()
 if pid == 0:
-    os.execv(node, [node, main, '-p', port, '--host', '127.0.0.1', '-apwd', 'shell-test-pw'])
+    os.execv(node, [node, main, '-p', port, '--host', '127.0.0.1', '-apwd', 'shell-test-pw', '--data-dir', data])
 out = b''
 def until(token, timeout=10.0):
     global out
@@ -35,15 +37,19 @@ def until(token, timeout=10.0):
 until(b'Listening on')
 os.write(fd, b'users\\n'); until(b'no users connected')
 os.write(fd, b'help\\n'); until(b'kick NAME')
+os.write(fd, b'save\\n'); until(b'Session saved to disk (reason: manual)')
 os.write(fd, b'exit\\n'); until(b'Server stopped.')
 _, status = os.waitpid(pid, 0)
 sys.stdout.write(out.decode(errors='replace'))
 print('EXIT', os.waitstatus_to_exitcode(status))
 `;
 
-test('on a terminal the shell answers users and help, and exit stops the server with code 0', async () => {
+const dataDir = mkdtempSync(join(tmpdir(), 'mus-shell-'));
+after(() => rmSync(dataDir, { recursive: true, force: true }));
+
+test('on a terminal the shell answers users, help and save, and exit stops the server with code 0', async () => {
   const port = await pickBasePort();
-  const child = spawn('python3', ['-c', DRIVER, process.execPath, MAIN, String(port)], {
+  const child = spawn('python3', ['-c', DRIVER, process.execPath, MAIN, String(port), dataDir], {
     env: { PATH: process.env.PATH ?? '' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -64,6 +70,9 @@ test('on a terminal the shell answers users and help, and exit stops the server 
   assert.match(out, new RegExp(`Listening on ${port}\\.`));
   assert.match(out, /no users connected/);
   assert.match(out, /kick NAME {4}disconnect a user/);
+  assert.match(out, /saving the session/);
+  assert.match(out, /Session saved to disk \(reason: manual\)/);
+  assert.ok(existsSync(join(dataDir, 'session_snapshot.pkl')), 'save wrote the snapshot');
   assert.match(out, /Shutting down \(exit\)/);
   assert.match(out, /EXIT 0\s*$/);
 });

@@ -1,0 +1,291 @@
+/**
+ * Persistence wired to a running session (DESIGN §4, issue 4): the data-dir lock, startup recovery
+ * (newest valid snapshot + journal replay through `Session.applyMutation`, STYLE.md §2), the
+ * journal hook `net/` calls for every `persist` effect, and the saves — on `save` effects (user
+ * disconnect), on a timer when something changed, on demand, and at shutdown.
+ *
+ * `net/` never imports `store/`: this file builds the hooks `SessionServer` takes (`persist`,
+ * `save`) and `serve.ts` hands them over.
+ *
+ * Journal failures (STYLE.md §8): under JOURNAL_FSYNC=always the persist hook returns the fsync
+ * promise, so relays wait for the disk; a failed write or fsync makes the server stop accepting
+ * changes (`onRefuse`) until it is restarted. Under the other policies the change stays in memory,
+ * is relayed, and a snapshot is requested (at most every JOURNAL_FAILURE_SAVE_GAP_MS) — a durable
+ * snapshot ends the journal's failed state.
+ */
+import { join, resolve } from 'node:path';
+
+import type { Logger } from '../net/logger.js';
+import type { Effect } from '../session/events.js';
+import { decodeMutation, encodeMutationParts } from '../session/mutation-codec.js';
+import type { Mutation } from '../session/mutation.js';
+import { Session, type SessionOptions } from '../session/session.js';
+import { acquireDataDirLock, type DataDirLock } from '../store/data-dir-lock.js';
+import { describeCause, type StoreError } from '../store/errors.js';
+import { JOURNAL_DIR } from '../store/file-names.js';
+import type { StoreFs } from '../store/fs-port.js';
+import type { JournalFsyncPolicy } from '../store/journal-format.js';
+import { JournalWriter } from '../store/journal-writer.js';
+import * as msg from '../store/log-messages.js';
+import { loadNewestValid } from '../store/recovery.js';
+import { SnapshotWriter, type SaveOutcome } from '../store/snapshot-writer.js';
+
+export interface PersistenceOptions {
+  /** `DATA_DIR` (resolved against `cwd`). */
+  dataDir: string;
+  cwd?: string;
+  /** `SAVE_INTERVAL` (s); 0 = no auto-save. */
+  saveIntervalS: number;
+  /** `MAX_BACKUPS`. */
+  maxBackups: number;
+  /** `JOURNAL_FSYNC`. */
+  journalFsync: JournalFsyncPolicy;
+  session: SessionOptions;
+  logger: Logger;
+  serverVersion: string;
+  /** File system (tests inject failures); default the real one. */
+  fs?: StoreFs;
+}
+
+/** Least time between two snapshots requested because the journal failed (non-`always` policies). */
+export const JOURNAL_FAILURE_SAVE_GAP_MS = 5000;
+
+/** Save reasons (the `reason` of `Session saved to disk (reason: …)`; `user_disconnect:NAME` comes from the session). */
+export const SAVE_REASON_AUTO = 'auto-save';
+export const SAVE_REASON_SHUTDOWN = 'shutdown';
+export const SAVE_REASON_MANUAL = 'manual';
+export const SAVE_REASON_JOURNAL = 'journal_failed';
+
+/** Writes a session's log effects (import, replay, recovery) to the logger. */
+function logEffects(logger: Logger, effects: readonly Effect[]): void {
+  for (const e of effects) if (e.type === 'log') logger.log(e.level, e.message);
+}
+
+export class Persistence {
+  /** Called once when the journal fails under `always`: the server must stop accepting changes. */
+  onRefuse: (reason: string) => void = () => undefined;
+
+  private timer: NodeJS.Timeout | null = null;
+  /**
+   * `changeCounter` as captured by the newest save, or -1 when that save failed (then the next
+   * trigger saves). 0 at start: an imported image leaves the counter at 0, and anything replayed
+   * or released after it counts as a change.
+   */
+  private savedCounter = 0;
+  /** Save promises whose outcome is already being watched (coalesced requests share one). */
+  private readonly watched = new WeakSet<Promise<SaveOutcome>>();
+  private lastJournalSaveMs = -Infinity;
+  private closed = false;
+
+  private constructor(
+    readonly session: Session,
+    readonly dataDir: string,
+    private readonly journal: JournalWriter,
+    private readonly writer: SnapshotWriter,
+    private readonly lock: DataDirLock,
+    private readonly opts: PersistenceOptions,
+    /** Counters captured by saves whose outcome is not handled yet, oldest first (saves run one at a time). */
+    private readonly captured: number[],
+  ) {}
+
+  /**
+   * Takes the data-dir lock, restores the session and opens the journal and the snapshot writer.
+   * Throws StoreError: STORE_LOCKED (another process holds DATA_DIR), STORE_FORMAT, STORE_READ_FAILED,
+   * STORE_WRITE_FAILED (e.g. the journal cannot be created); the lock is released on failure.
+   */
+  static async open(opts: PersistenceOptions): Promise<Persistence> {
+    const log = opts.logger.child({ subsystem: 'store' });
+    const dataDir = resolve(opts.cwd ?? process.cwd(), opts.dataDir);
+    const fs = opts.fs;
+    const lock = await acquireDataDirLock(dataDir, { purpose: 'server', log, fs });
+    let journal: JournalWriter | null = null;
+    try {
+      log.info(msg.logDataDir(dataDir, opts.journalFsync, opts.maxBackups));
+      const recovered = await loadNewestValid(dataDir, log, { fs });
+      let session: Session;
+      if (recovered.image === null) {
+        session = new Session(opts.session);
+      } else {
+        // Our own snapshots were validated when their nodes were accepted; an add-on file was not.
+        const verifyNodeData = recovered.source?.meta === null;
+        const made = Session.fromImage(recovered.image, opts.session, { verifyNodeData });
+        session = made.session;
+        logEffects(log, made.effects);
+      }
+      const replayed = replayJournal(session, recovered.journal.records, opts.session, log);
+
+      const captured: number[] = [];
+      const persistence: { current: Persistence | null } = { current: null };
+      journal = JournalWriter.open({
+        dir: join(dataDir, JOURNAL_DIR),
+        follows: recovered.journal.follows,
+        chain: recovered.journal.chain,
+        fsync: opts.journalFsync,
+        fs,
+        log,
+        serverVersion: opts.serverVersion,
+        onError: (e) => persistence.current?.journalFailed(e),
+      });
+      // Locks of users who are gone go back to COMMON, journaled like any accepted change.
+      for (const e of session.finishRecovery()) {
+        if (e.type === 'persist') journal.append(encodeMutationParts(e.mutation));
+        else if (e.type === 'log') log.log(e.level, e.message);
+      }
+      await journal.waitDurable();
+      if (recovered.image !== null || replayed > 0) {
+        log.info(msg.logSessionReady(session.nodeCount, session.userRecordCount, replayed, session.phase === 'ACTIVE'));
+      }
+
+      const writer = new SnapshotWriter({
+        dataDir,
+        capture: () => {
+          captured.push(session.changeCounter);
+          return session.exportImage();
+        },
+        log,
+        serverVersion: opts.serverVersion,
+        journal,
+        maxBackups: opts.maxBackups,
+        fs,
+        lastKnownNodeCount: recovered.lastKnownNodeCount,
+      });
+      const p = new Persistence(session, dataDir, journal, writer, lock, opts, captured);
+      persistence.current = p;
+      return p;
+    } catch (e) {
+      await journal?.close().catch(() => undefined);
+      await lock.release();
+      throw e;
+    }
+  }
+
+  /**
+   * The `persist` hook for `SessionServer`: appends the mutation (synchronously) and, under
+   * `always`, returns the fsync promise the relays must wait for.
+   */
+  readonly persist = (mutation: Mutation): void | Promise<void> => {
+    if (this.opts.journalFsync === 'always') {
+      this.journal.append(encodeMutationParts(mutation));
+      return this.journal.waitDurable();
+    }
+    try {
+      this.journal.append(encodeMutationParts(mutation));
+    } catch {
+      // Logged by journalFailed (once); the change is in memory and goes into the next snapshot.
+      this.requestJournalSave();
+    }
+  };
+
+  /** Requests a snapshot (coalesced); the outcome is logged by the writer. Never rejects. */
+  save(reason: string): Promise<SaveOutcome> {
+    const outcome = this.writer.save(reason);
+    if (!this.watched.has(outcome)) {
+      // One promise per save run, and runs finish in the order they captured.
+      this.watched.add(outcome);
+      void outcome.then((o) => {
+        const counter = this.captured.shift() ?? -1;
+        this.savedCounter = o.ok ? counter : -1;
+      });
+    }
+    return outcome;
+  }
+
+  /** Starts the periodic save and logs `Auto-save enabled (interval: Ns)`. */
+  startAutoSave(): void {
+    const log = this.opts.logger;
+    if (this.opts.saveIntervalS === 0) {
+      log.info(msg.LOG_AUTO_SAVE_DISABLED);
+      return;
+    }
+    this.timer = setInterval(() => this.autoSave(), this.opts.saveIntervalS * 1000);
+    this.timer.unref();
+    log.info(msg.logAutoSaveEnabled(this.opts.saveIntervalS));
+  }
+
+  /** Whether something changed since the newest save that did not fail. */
+  get dirty(): boolean {
+    return this.savedCounter < 0 || this.session.changeCounter !== this.savedCounter;
+  }
+
+  /**
+   * Shutdown: stops the timer, saves `shutdown` when something changed (and waits for it), closes
+   * the journal and releases the lock. Call after the server stopped feeding the session. Resolves
+   * false when the final save or the journal's final fsync failed (both logged).
+   */
+  async close(): Promise<boolean> {
+    if (this.closed) return true;
+    this.closed = true;
+    if (this.timer !== null) clearInterval(this.timer);
+    let ok = true;
+    await this.writer.idle();
+    if (this.dirty) ok = (await this.save(SAVE_REASON_SHUTDOWN)).ok;
+    else this.opts.logger.info(msg.LOG_SHUTDOWN_SAVE_SKIPPED);
+    await this.writer.idle();
+    try {
+      await this.journal.close();
+    } catch (e) {
+      ok = false;
+      this.opts.logger.error(`Closing the journal failed: ${describeCause(e)}`);
+    }
+    await this.lock.release();
+    return ok;
+  }
+
+  /** Closes without saving (the server could not start). */
+  async abort(): Promise<void> {
+    this.closed = true;
+    if (this.timer !== null) clearInterval(this.timer);
+    await this.writer.idle();
+    await this.journal.close().catch(() => undefined);
+    await this.lock.release();
+  }
+
+  private autoSave(): void {
+    if (!this.dirty) {
+      this.opts.logger.debug(msg.LOG_SAVE_SKIPPED);
+      return;
+    }
+    void this.save(SAVE_REASON_AUTO);
+  }
+
+  private journalFailed(error: StoreError): void {
+    if (this.opts.journalFsync === 'always') {
+      this.opts.logger.error(msg.logJournalFailedRefusing(error.message));
+      this.onRefuse(`the journal cannot be written (${error.message})`);
+      return;
+    }
+    this.opts.logger.error(msg.logJournalFailedSaving(error.message));
+    this.requestJournalSave();
+  }
+
+  private requestJournalSave(): void {
+    const now = Date.now();
+    if (this.closed || now - this.lastJournalSaveMs < JOURNAL_FAILURE_SAVE_GAP_MS) return;
+    if (this.writer.queuedReason !== null) return; // a save that captures later is already waiting
+    this.lastJournalSaveMs = now;
+    void this.save(SAVE_REASON_JOURNAL);
+  }
+}
+
+/** Replays journal records through the live state change (STYLE.md §2). Returns how many applied. */
+function replayJournal(
+  session: Session,
+  records: readonly Uint8Array[],
+  sessionOptions: SessionOptions,
+  log: Logger,
+): number {
+  let applied = 0;
+  for (let i = 0; i < records.length; i++) {
+    let m: Mutation;
+    try {
+      m = decodeMutation(records[i], sessionOptions.limits);
+    } catch (e) {
+      // Its checksum matched, so this is not damage but a record this build cannot read: keep going.
+      log.error(msg.logJournalRecordSkipped(i, describeCause(e)));
+      continue;
+    }
+    logEffects(log, session.applyMutation(m));
+    applied++;
+  }
+  return applied;
+}

@@ -1,0 +1,28 @@
+/**
+ * This server's version, from its package.json (written into every snapshot, journal segment and
+ * session_metadata.json, so an operator can tell which build wrote a file).
+ */
+import { readFileSync } from 'node:fs';
+
+let cached: string | undefined;
+
+/** `package.json` `version` (dist/src/cli → the package root), or `'unknown'` when it cannot be read. */
+export function serverVersion(): string {
+  if (cached !== undefined) return cached;
+  cached = 'unknown';
+  for (const rel of ['../../../package.json', '../../package.json']) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf8')) as {
+        name?: unknown;
+        version?: unknown;
+      };
+      if (pkg.name === 'multiuser-server' && typeof pkg.version === 'string') {
+        cached = pkg.version;
+        break;
+      }
+    } catch {
+      // Not there from this layout: try the next.
+    }
+  }
+  return cached;
+}

@@ -1,0 +1,90 @@
+/**
+ * When the compiled CLI saves (issue 4 item 3; seed/000 "How It Works"): when a user leaves, every
+ * SAVE_INTERVAL seconds only if something changed (a debug line when skipped), and after a failed
+ * save (a write that fails even as root) it keeps serving and the next trigger saves again.
+ */
+import assert from 'node:assert/strict';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, test } from 'node:test';
+
+import { BACKUP_NAME_RE, METADATA_FILE, SNAPSHOT_FILE } from '../../src/store/file-names.js';
+import { LOG_SAVE_SKIPPED, logAutoSaveEnabled, logSessionSaved } from '../../src/store/log-messages.js';
+import { closeAll, initAs, startCli, tempDataDir } from './cli-server.js';
+import { nodeBytes, uuidOf } from './harness.js';
+
+afterEach(closeAll);
+
+const backupsIn = (dataDir: string): string[] =>
+  readdirSync(join(dataDir, 'backups')).filter((n) => BACKUP_NAME_RE.test(n));
+
+describe('saves of the running server', () => {
+  test('a user leaving saves the session with reason user_disconnect:NAME and writes a backup', async () => {
+    const dataDir = tempDataDir();
+    const server = await startCli(dataDir, ['--timeout', '1000']);
+    const alice = await initAs(server, [{ uuid: uuidOf(1), dataBytes: nodeBytes(uuidOf(1)) }]);
+    assert.deepEqual(backupsIn(dataDir), []);
+    // As the add-on's Disconnect: the sockets close and the server notices through the heartbeat.
+    await alice.close();
+    await server.waitFor('alice disconnected from the server');
+    await server.waitFor(logSessionSaved('user_disconnect:alice'));
+    assert.equal(backupsIn(dataDir).length, 1);
+    const bob = server.client('bob');
+    assert.equal(await bob.login(), 'RUNNING');
+    await bob.join();
+    await bob.close();
+    await server.waitFor(logSessionSaved('user_disconnect:bob'));
+    assert.equal(backupsIn(dataDir).length, 2);
+    const meta = JSON.parse(readFileSync(join(dataDir, METADATA_FILE), 'utf8')) as Record<string, unknown>;
+    assert.equal(meta.reason, 'user_disconnect:bob');
+    assert.equal(meta.node_count, 1);
+    assert.equal(meta.initialized, true);
+  });
+
+  test('auto-save saves when something changed and skips (debug line) when nothing did', async () => {
+    const dataDir = tempDataDir();
+    const server = await startCli(dataDir, ['--save-interval', '1', '--log-level', 'DEBUG']);
+    await server.waitFor(logAutoSaveEnabled(1));
+    await server.waitFor(LOG_SAVE_SKIPPED, 5000); // a fresh server has nothing to save
+    const beforeInit = server.mark();
+    await initAs(server, [{ uuid: uuidOf(1), dataBytes: nodeBytes(uuidOf(1)) }]);
+    await server.waitFor(logSessionSaved('auto-save'), 5000, beforeInit);
+    const afterSave = server.mark();
+    await server.waitFor(LOG_SAVE_SKIPPED, 5000, afterSave);
+    assert.equal(server.output().slice(afterSave).split(logSessionSaved('auto-save')).length - 1, 0);
+    assert.equal(backupsIn(dataDir).length, 1);
+  });
+
+  test('a failed save is logged, the server keeps serving, and the next trigger saves', async () => {
+    const dataDir = tempDataDir();
+    const server = await startCli(dataDir);
+    const alice = await initAs(server, [{ uuid: uuidOf(1), dataBytes: nodeBytes(uuidOf(1)) }]);
+    // Renaming the written temp file onto a non-empty directory fails for root too (EISDIR).
+    const obstacle = join(dataDir, SNAPSHOT_FILE);
+    mkdirSync(obstacle);
+    writeFileSync(join(obstacle, 'keep'), 'x');
+
+    const bob = server.client('bob');
+    await bob.login();
+    await bob.join();
+    await alice.kick('bob');
+    await server.waitFor(/ERROR +Failed to save session: .*session_snapshot\.pkl/);
+    assert.deepEqual(backupsIn(dataDir), [], 'nothing half-saved');
+
+    const carol = server.client('carol');
+    assert.equal(await carol.login(), 'RUNNING', 'still serving');
+    const joined = await carol.join();
+    assert.equal(joined.received, 1);
+
+    rmSync(obstacle, { recursive: true });
+    const retry = server.mark();
+    await alice.kick('carol');
+    await server.waitFor(logSessionSaved('user_disconnect:carol'), 10_000, retry);
+    assert.equal(backupsIn(dataDir).length, 1);
+    assert.equal(
+      readdirSync(dataDir).filter((n) => n.endsWith('.tmp')).length,
+      0,
+      'the failed save left no temp file behind',
+    );
+  });
+});
