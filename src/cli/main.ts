@@ -1,15 +1,27 @@
 #!/usr/bin/env node
 /**
  * The `multiuser-server` command. With no subcommand (or only flags) it runs the server;
- * subcommands are tools: `probe` checks a running server, `check-fixtures` runs the fixture files.
+ * subcommands are tools: `probe` checks a running server, `check-fixtures` runs the fixture files,
+ * `backups`, `verify`, `restore`, `export` and `import` work on a stopped server's data directory.
  */
 import { runCheckFixtures } from './check-fixtures.js';
+import type { DataIo } from './data-command.js';
+import { runBackups } from './data-backups.js';
+import { runExport } from './data-export.js';
+import { runImport } from './data-import.js';
+import { runRestore } from './data-restore.js';
+import { runVerify } from './data-verify.js';
 import { parseProbeArgs, PROBE_USAGE, runProbe } from './probe.js';
 import { runServe } from './serve.js';
 
 const USAGE = `usage: multiuser-server [serve] [options]
        multiuser-server probe HOST[:PORT] [--server-password PW] [--timeout MS] [--username NAME]
        multiuser-server check-fixtures DIR
+       multiuser-server backups [--data-dir DIR] [--json]
+       multiuser-server verify [--data-dir DIR] [--strict]
+       multiuser-server restore BACKUP [--data-dir DIR]
+       multiuser-server export --out FILE.db [--force] [--data-dir DIR]
+       multiuser-server import FILE.db [--force] [--data-dir DIR]
        multiuser-server help
 
 serve (the default) runs the session server on ports P (command), P+1 (data), P+2 (heartbeat).
@@ -24,18 +36,36 @@ Options (flag > environment variable > .env file in the working directory > defa
          --data-dir DIR            DATA_DIR          data directory (default ./data)
          --send-queue-max-messages N   SEND_QUEUE_MAX_MESSAGES  per client and socket (default 10000)
          --send-queue-max-bytes N      SEND_QUEUE_MAX_BYTES     per client and socket (default 268435456)
-When stdin is a terminal an interactive shell runs (users, kick NAME, exit, help).
+         --save-interval S         SAVE_INTERVAL     auto-save period in seconds, 0 = off (default 120)
+         --max-backups N           MAX_BACKUPS       backups kept in DATA_DIR/backups (default 10)
+         --journal-fsync POLICY    JOURNAL_FSYNC     always, an interval in ms, or off (default 100)
+         --max-frame-bytes N, --max-nodes N, ... size limits: see README "Configuration"
+When stdin is a terminal an interactive shell runs (users, kick NAME, save, exit, help).
 SIGINT / SIGTERM stop the server cleanly.
 
 probe checks a running server end to end: server info, login as a throw-away user, user list,
 heartbeat, logout. Exit code 0 when every step passed.
 
 check-fixtures runs every pickle, delta and capture fixture under DIR through the codecs.
+
+Data tools work on DATA_DIR (--data-dir, DATA_DIR, .env, ./data) while no server runs on it
+(they take its lock; exit code 3 when a server holds it). See docs/operations.md.
+  backups   the snapshot and every backup: time, reason, nodes, users, size, verified
+  verify    check snapshot, backups and journal without changing anything; exit 0 when the
+            next start loads a valid session and the journal is consistent
+  restore   make BACKUP (a name in backups/ or a path) the snapshot; the current session is
+            kept as a new backup and its journal moved to corrupt/
+  export    write what the next start would load as an add-on session file (Load session save)
+  import    seed DATA_DIR from a session saved in Blender (Save session data)
 `;
 
 function onSignal(signal: NodeJS.Signals, handler: () => void): () => void {
   process.on(signal, handler);
   return () => process.off(signal, handler);
+}
+
+function dataIo(): DataIo {
+  return { env: process.env, cwd: process.cwd(), stdout: process.stdout, stderr: process.stderr };
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -62,6 +92,16 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'check-fixtures':
       return runCheckFixtures(rest);
+    case 'backups':
+      return runBackups(rest, dataIo());
+    case 'verify':
+      return runVerify(rest, dataIo());
+    case 'restore':
+      return runRestore(rest, dataIo());
+    case 'export':
+      return runExport(rest, dataIo());
+    case 'import':
+      return runImport(rest, dataIo());
     case 'help':
     case '--help':
     case '-h':

@@ -10,11 +10,11 @@ import { join } from 'node:path';
 import { NetError } from '../net/errors.js';
 import { SessionServer } from '../net/session-server.js';
 import { REPLICATION_VERSION } from '../protocol/constants.js';
-import type { SessionOptions } from '../session/session.js';
 import { StoreError } from '../store/errors.js';
 import { ConfigError, resolveConfig, usesDefaultAdminPassword, type Config, type ResolvedConfig } from './config.js';
 import { Persistence, SAVE_REASON_MANUAL } from './persistence.js';
 import { createServerLogger, type ServerLogger } from './server-logger.js';
+import { sessionOptionsOf } from './session-options.js';
 import { startShell } from './shell.js';
 import { serverVersion } from './version.js';
 
@@ -68,24 +68,6 @@ function logStartup(logger: ServerLogger, resolved: ResolvedConfig): void {
       `${config.journalFsync} (${sources.journalFsync}), send queue ${config.sendQueueMaxMessages} messages / ` +
       `${config.sendQueueMaxBytes} bytes`,
   );
-}
-
-function sessionOptionsOf(config: Config): SessionOptions {
-  return {
-    adminPassword: config.adminPassword,
-    serverPassword: config.serverPassword,
-    timeoutMs: config.timeoutMs,
-    heartbeatGraceMs: config.heartbeatGraceMs,
-    limits: {
-      maxPayloadFrameBytes: config.maxFrameBytes,
-      maxFramesPerMessage: config.maxFramesPerMessage,
-      maxCommandFrameBytes: config.maxCommandBytes,
-      maxMetadataBytes: config.maxMetadataBytes,
-      maxNodes: config.maxNodes,
-      maxClients: config.maxClients,
-      pickle: { maxDepth: config.maxPickleDepth },
-    },
-  };
 }
 
 async function startServer(config: Config, logger: ServerLogger, persistence: Persistence): Promise<SessionServer> {
