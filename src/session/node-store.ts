@@ -25,7 +25,7 @@ export interface StoredNode {
 /**
  * libzmq receives small messages into a shared ~8 KB arena (`ZMQ_IN_BATCH_SIZE`, zero-copy
  * receive) and zeromq.js hands frames over 128 bytes out as views of it, so one stored view keeps
- * the whole arena alive: 50,000 nodes of ~200 B pinned ~50 MB of arenas (bench/memory.bench.ts).
+ * the whole arena alive: 50,000 nodes of ~200 B pinned ~45 MB of arenas (bench/memory.bench.ts).
  * Frames that small are copied when stored (cheap); bigger ones cannot come from an arena and stay
  * zero-copy.
  */

@@ -1,0 +1,78 @@
+/**
+ * The ceiling for our server: the same three ROUTER sockets doing the least a relay can do, with
+ * the socket options of ours that matter for throughput (HWMs 1000, LINGER 0, 2 MB kernel send
+ * buffer on data) and no decoding at all:
+ * - data: every message is forwarded, frames untouched, to every other identity that has sent
+ *   anything on the command socket (a ROUTER without `mandatory`, as the reference's);
+ * - command: Auth → a pre-encoded `RUNNING`; Snapshot REQUEST_INIT → a pre-encoded catalog;
+ *   Snapshot GET → the node's pre-encoded SET, found in a Map by the UUID in the request bytes;
+ * - heartbeat: read and ignored (our benchmark clients run without a heartbeat against it).
+ * No auth, no store, no queues, no bounds: not a server anyone should run.
+ */
+import { Router } from 'zeromq';
+
+import { MessageType, typeFrame } from '../../src/protocol/message-types.js';
+import type { Node } from '../../src/protocol/messages.js';
+import { encodeAuthReply, encodeSnapshotInit, encodeSnapshotSet } from '../../src/protocol/replies.js';
+
+export interface BareNode {
+  uuid: string;
+  dataBytes: Uint8Array;
+}
+
+export interface BareServer {
+  close(): void;
+}
+
+const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/;
+
+/** Binds P, P+1, P+2 on 127.0.0.1 and serves until `close`. Rejects when a port is taken. */
+export async function startBareServer(port: number, nodes: readonly BareNode[]): Promise<BareServer> {
+  const command = new Router({ linger: 0 });
+  const data = new Router({ linger: 0, sendBufferSize: 2_000_000 });
+  const heartbeat = new Router({ linger: 0 });
+  try {
+    await command.bind(`tcp://127.0.0.1:${port}`);
+    await data.bind(`tcp://127.0.0.1:${port + 1}`);
+    await heartbeat.bind(`tcp://127.0.0.1:${port + 2}`);
+  } catch (err) {
+    for (const s of [command, data, heartbeat]) s.close();
+    throw err;
+  }
+  const peers = new Map<string, Buffer>();
+  const auth = typeFrame(MessageType.Auth);
+  const running = encodeAuthReply('RUNNING');
+  const catalog = nodes.length > 0 ? encodeSnapshotInit(nodes.map((n) => n.uuid)) : null;
+  const sets = new Map<string, Buffer[]>();
+  for (const n of nodes) {
+    const node: Node = { type: MessageType.Node, uuid: n.uuid, owner: 'COMMON', deps: [], dataBytes: n.dataBytes };
+    sets.set(n.uuid, encodeSnapshotSet(node));
+  }
+
+  void (async () => {
+    for await (const [id, type, , body] of command) {
+      peers.set(id.toString('hex'), id);
+      let reply: Buffer[] | null | undefined = null;
+      if (type.equals(auth)) reply = running;
+      else if (body !== undefined) {
+        const text = body.toString('latin1');
+        const uuid = UUID.exec(text);
+        reply = uuid !== null ? sets.get(uuid[0]) : text.includes('REQUEST_INIT') ? catalog : null;
+      }
+      if (reply) await command.send([id, ...reply]);
+    }
+  })();
+  void (async () => {
+    for await (const [from, ...frames] of data) {
+      for (const id of peers.values()) if (!id.equals(from)) await data.send([id, ...frames]);
+    }
+  })();
+  void (async () => {
+    for await (const _ of heartbeat); // read and dropped
+  })();
+  return {
+    close() {
+      for (const s of [command, data, heartbeat]) s.close();
+    },
+  };
+}

@@ -1,0 +1,310 @@
+/**
+ * The fan-out load generator: one writer and K readers, all our `ReplicationClient`s in this
+ * process, against a server in another process (server-process.ts). Writer and readers share one
+ * clock, so a message's latency is its arrival time minus the send time stamped in it
+ * (payloads.ts). The same generator drives our server and the bare relay.
+ *
+ * - `saturate`: a closed loop. The writer keeps at most `window` messages in flight (sent, not yet
+ *   received by the slowest reader), refilling when half of them have arrived; the delivered rate
+ *   per reader is measured after a warm-up.
+ * - `paced`: the writer offers a fixed rate (timer ticks of ~1 ms, each sending what is due), and
+ *   every reader records the latency of every message after a warm-up.
+ * Both then wait for the stragglers and count loss: every message carries its sequence number, a
+ * reader counts the numbers it never saw (missing) and the ones that came late (out of order).
+ */
+import type { ReplicationClient } from '../../src/client/index.js';
+import type { ClientEvent } from '../../src/client/events.js';
+import { MessageType } from '../../src/protocol/message-types.js';
+import type { Commit, Node } from '../../src/protocol/messages.js';
+import { percentile } from './harness.js';
+import type { Stamp, StampedPayload } from './payloads.js';
+
+/** What a phase sends: a payload kind and whether it travels as a Commit or as a whole Node. */
+export interface Traffic {
+  readonly payload: StampedPayload;
+  readonly as: 'commit' | 'node';
+  /** The node the messages are about. */
+  readonly uuid: string;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+export class Reader {
+  private phase = -1;
+  private traffic: Traffic | undefined;
+  private readonly stamp: Stamp = { seq: 0, sentAt: 0, phase: 0 };
+  /** The next in-order sequence number; also the count of in-order deliveries. */
+  expected = 0;
+  received = 0;
+  missing = 0;
+  outOfOrder = 0;
+  stray = 0;
+  private latencies = new Float64Array(0);
+  latencyCount = 0;
+  private recordFromSeq = Infinity;
+
+  constructor(
+    readonly client: ReplicationClient,
+    private readonly onProgress: () => void,
+  ) {
+    // Data events are counted here instead of being stored in the client's mailbox.
+    const mailbox = client.mailbox;
+    const push = mailbox.push.bind(mailbox);
+    mailbox.push = (e: ClientEvent) => {
+      if (e.type === 'data') this.onData(e.message);
+      else push(e);
+    };
+  }
+
+  start(phase: number, traffic: Traffic, recordFromSeq: number, latencyCapacity: number): void {
+    this.phase = phase;
+    this.traffic = traffic;
+    this.expected = 0;
+    this.received = 0;
+    this.missing = 0;
+    this.outOfOrder = 0;
+    this.stray = 0;
+    this.recordFromSeq = recordFromSeq;
+    if (this.latencies.length < latencyCapacity) this.latencies = new Float64Array(latencyCapacity);
+    this.latencyCount = 0;
+  }
+
+  latencySamples(): Float64Array {
+    return this.latencies.subarray(0, this.latencyCount);
+  }
+
+  private onData(msg: Node | Commit): void {
+    const t = this.traffic;
+    if (t === undefined) return;
+    const now = performance.now();
+    let bytes: Uint8Array;
+    if (t.as === 'commit' && msg.type === MessageType.Commit && msg.nodeId === t.uuid) bytes = msg.deltaBytes;
+    else if (t.as === 'node' && msg.type === MessageType.Node && msg.uuid === t.uuid) bytes = msg.dataBytes;
+    else {
+      this.stray++;
+      return;
+    }
+    if (bytes.length !== t.payload.bytes) {
+      this.stray++;
+      return;
+    }
+    const s = t.payload.read(bytes, this.stamp);
+    if (s.phase !== this.phase) {
+      this.stray++;
+      return;
+    }
+    this.received++;
+    if (s.seq === this.expected) this.expected++;
+    else if (s.seq > this.expected) {
+      this.missing += s.seq - this.expected;
+      this.expected = s.seq + 1;
+    } else this.outOfOrder++;
+    if (s.seq >= this.recordFromSeq && this.latencyCount < this.latencies.length) {
+      this.latencies[this.latencyCount++] = now - s.sentAt;
+    }
+    this.onProgress();
+  }
+}
+
+export interface PhaseResult {
+  /** Messages the writer sent. */
+  sent: number;
+  /** Offered rate over the sending time (msgs/s). */
+  offeredPerS: number;
+  /** Mean over readers of messages delivered per second in the measured window. */
+  deliveredPerReaderPerS: number;
+  /** The slowest reader's rate in that window. */
+  slowestReaderPerS: number;
+  missing: number;
+  outOfOrder: number;
+  stray: number;
+  p50Ms: number | null;
+  p99Ms: number | null;
+  maxMs: number | null;
+  /** CPU µs per message the writer sent, in the measured window: server process, this process. */
+  serverCpuUsPerMsg?: number;
+  generatorCpuUsPerMsg?: number;
+  /** Share of one core the server process used in the measured window. */
+  serverCpuLoad?: number;
+}
+
+/** CPU time (µs) of the server process, for per-message costs. */
+export type CpuProbe = () => Promise<number>;
+
+const ownCpu = (): number => {
+  const { user, system } = process.cpuUsage();
+  return user + system;
+};
+
+export class LoadGenerator {
+  private phase = 0;
+  private wake: (() => void) | null = null;
+  readonly readers: Reader[];
+
+  constructor(
+    private readonly writer: ReplicationClient,
+    readerClients: readonly ReplicationClient[],
+  ) {
+    this.readers = readerClients.map((c) => new Reader(c, () => this.progress()));
+  }
+
+  private progress(): void {
+    const w = this.wake;
+    if (w !== null) {
+      this.wake = null;
+      w();
+    }
+  }
+
+  private nextProgress(maxMs: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.wake = null;
+        resolve();
+      }, maxMs);
+      this.wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+
+  private minExpected(): number {
+    let min = Infinity;
+    for (const r of this.readers) if (r.expected < min) min = r.expected;
+    return min;
+  }
+
+  private sumReceived(): number {
+    let n = 0;
+    for (const r of this.readers) n += r.received;
+    return n;
+  }
+
+  private send(t: Traffic, seq: number): void {
+    const bytes = t.payload.encode({ seq, sentAt: performance.now(), phase: this.phase });
+    const sent =
+      t.as === 'commit'
+        ? this.writer.pushCommit({ nodeId: t.uuid, deltaBytes: bytes })
+        : this.writer.pushNode({ uuid: t.uuid, dataBytes: bytes });
+    sent.catch((err: unknown) => process.stderr.write(`writer send failed: ${String(err)}\n`));
+  }
+
+  private begin(t: Traffic, recordFromSeq: number, latencyCapacity: number): number {
+    this.phase++;
+    for (const r of this.readers) r.start(this.phase, t, recordFromSeq, latencyCapacity);
+    return this.phase;
+  }
+
+  /**
+   * Sends until every reader got one message of this phase (a relay without `mandatory` drops
+   * messages for a reader whose data socket is not connected yet). Throws after `timeoutMs`.
+   */
+  async sync(t: Traffic, timeoutMs = 10_000): Promise<void> {
+    this.begin(t, Infinity, 0);
+    const deadline = performance.now() + timeoutMs;
+    for (let seq = 0; this.readers.some((r) => r.received === 0); seq++) {
+      if (performance.now() > deadline) throw new Error('readers did not receive anything');
+      this.send(t, seq);
+      await sleep(20);
+    }
+    await sleep(50); // let the remaining sync messages arrive before the next phase starts
+  }
+
+  async saturate(
+    t: Traffic,
+    opts: { warmupMs: number; measureMs: number; window: number; serverCpu?: CpuProbe },
+  ): Promise<PhaseResult> {
+    this.begin(t, Infinity, 0);
+    const t0 = performance.now();
+    const measureFrom = t0 + opts.warmupMs;
+    const end = measureFrom + opts.measureMs;
+    let seq = 0;
+    type Mark = { at: number; sum: number; perReader: number[]; cpu: number; serverCpu: number | undefined };
+    let mark: Mark | undefined;
+    for (let now = t0; now < end; now = performance.now()) {
+      if (mark === undefined && now >= measureFrom) {
+        const serverCpu = await opts.serverCpu?.();
+        mark = {
+          at: performance.now(),
+          sum: this.sumReceived(),
+          perReader: this.readers.map((r) => r.received),
+          cpu: ownCpu(),
+          serverCpu,
+        };
+      }
+      const floor = this.minExpected();
+      if (seq - floor <= opts.window / 2) while (seq - floor < opts.window) this.send(t, seq++);
+      await this.nextProgress(5);
+    }
+    const tEnd = performance.now();
+    const delivered = this.sumReceived() - (mark?.sum ?? 0);
+    const cpuEnd = ownCpu();
+    const serverCpuEnd = mark?.serverCpu === undefined ? undefined : await opts.serverCpu?.();
+    const seconds = (tEnd - (mark?.at ?? t0)) / 1000;
+    const deliveredPerReaderPerS = delivered / this.readers.length / seconds;
+    const slowestReaderPerS = Math.min(...this.readers.map((r, i) => r.received - (mark?.perReader[i] ?? 0))) / seconds;
+    const result = await this.finish(seq, (tEnd - t0) / 1000, deliveredPerReaderPerS, slowestReaderPerS);
+    const messages = delivered / this.readers.length;
+    if (mark !== undefined && messages > 0) {
+      result.generatorCpuUsPerMsg = Math.round(((cpuEnd - mark.cpu) / messages) * 10) / 10;
+      if (serverCpuEnd !== undefined && mark.serverCpu !== undefined) {
+        result.serverCpuUsPerMsg = Math.round(((serverCpuEnd - mark.serverCpu) / messages) * 10) / 10;
+        result.serverCpuLoad = Math.round(((serverCpuEnd - mark.serverCpu) / 1e6 / seconds) * 100) / 100;
+      }
+    }
+    return result;
+  }
+
+  async paced(t: Traffic, opts: { rate: number; warmupMs: number; measureMs: number }): Promise<PhaseResult> {
+    const total = Math.ceil((opts.rate * (opts.warmupMs + opts.measureMs)) / 1000);
+    const recordFrom = Math.floor((opts.rate * opts.warmupMs) / 1000);
+    this.begin(t, recordFrom, total - recordFrom + 16);
+    const t0 = performance.now();
+    const durationMs = opts.warmupMs + opts.measureMs;
+    let seq = 0;
+    for (let el = 0; el < durationMs; el = performance.now() - t0) {
+      const due = Math.min(total, Math.floor((el * opts.rate) / 1000) + 1);
+      while (seq < due) this.send(t, seq++);
+      await sleep(1);
+    }
+    const sendSeconds = (performance.now() - t0) / 1000;
+    const measured = opts.measureMs / 1000;
+    const perReader = this.readers.map((r) => Math.max(0, r.received - recordFrom) / measured);
+    const mean = perReader.reduce((a, b) => a + b, 0) / perReader.length;
+    return this.finish(seq, sendSeconds, mean, Math.min(...perReader));
+  }
+
+  /** Waits up to 10 s for every reader to reach the last message, then counts loss and latency. */
+  private async finish(sent: number, sendSeconds: number, mean: number, slowest: number): Promise<PhaseResult> {
+    const deadline = performance.now() + 10_000;
+    while (this.minExpected() < sent && performance.now() < deadline) await sleep(5);
+    let missing = 0;
+    let outOfOrder = 0;
+    let stray = 0;
+    const samples: number[] = [];
+    let max = -Infinity;
+    for (const r of this.readers) {
+      missing += r.missing + Math.max(0, sent - r.expected);
+      outOfOrder += r.outOfOrder;
+      stray += r.stray;
+      for (const v of r.latencySamples()) {
+        samples.push(v);
+        if (v > max) max = v;
+      }
+    }
+    const round = (v: number): number => Math.round(v * 100) / 100;
+    return {
+      sent,
+      offeredPerS: Math.round(sent / sendSeconds),
+      deliveredPerReaderPerS: Math.round(mean),
+      slowestReaderPerS: Math.round(slowest),
+      missing,
+      outOfOrder,
+      stray,
+      p50Ms: samples.length > 0 ? round(percentile(samples, 50)) : null,
+      p99Ms: samples.length > 0 ? round(percentile(samples, 99)) : null,
+      maxMs: samples.length > 0 ? round(max) : null,
+    };
+  }
+}
