@@ -172,6 +172,10 @@ export async function runServe(argv: readonly string[], io: ServeIo): Promise<nu
         listUsers: () => session.listUsers(),
         kick: (name) => server.adminKick(name),
         save: () => void persistence.save(SAVE_REASON_MANUAL),
+        archive: () => {
+          const image = session.exportImage();
+          return { chat: image.chat, tasks: image.tasks };
+        },
         exit: () => shutdown('exit'),
       })
     : undefined;

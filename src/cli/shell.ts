@@ -1,8 +1,12 @@
 /**
- * The interactive shell of the reference server (`users`, `kick NAME`, `exit`), plus `save` and `help`.
+ * The interactive shell of the reference server (`users`, `kick NAME`, `exit`), plus `save`, `chat`,
+ * `tasks` and `help`.
  * Started only when stdin is a TTY: under systemd, Docker or `< /dev/null` the server just runs.
  */
 import { createInterface, type Interface } from 'node:readline';
+
+import type { PyDict, PyValue } from '../pickle/value.js';
+import { formatChat, formatTasks } from './archive-view.js';
 
 export interface ShellUser {
   readonly name: string;
@@ -17,6 +21,8 @@ export interface ShellHooks {
   kick(username: string): void;
   /** `save`: request a snapshot now (reason `manual`); the result is logged. */
   save(): void;
+  /** `chat` / `tasks`: the session's chat log and task board (kept after their authors leave). */
+  archive(): { chat: readonly PyValue[]; tasks: PyDict };
   /** `exit`: shut the server down. */
   exit(): void;
 }
@@ -25,6 +31,8 @@ export const SHELL_HELP = `commands:
   users        list the connected users
   kick NAME    disconnect a user (releases their locks)
   save         save the session to disk now (logs "Session saved to disk (reason: manual)")
+  chat [N]     the last N chat messages of the session (default 20)
+  tasks        the session's task board
   exit         stop the server
   help         show this text
 `;
@@ -61,6 +69,13 @@ export function runShellLine(line: string, hooks: ShellHooks): string {
     case 'save':
       hooks.save();
       return 'saving the session (see the log)\n';
+    case 'chat': {
+      const n = args.length === 0 ? 20 : Number(args[0]);
+      if (!Number.isSafeInteger(n) || n < 1) return 'usage: chat [N]\n';
+      return formatChat(hooks.archive().chat, n);
+    }
+    case 'tasks':
+      return formatTasks(hooks.archive().tasks);
     case 'exit':
     case 'quit':
       hooks.exit();

@@ -2,10 +2,17 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 
 import { parseTarget } from '../../src/cli/probe.js';
+import { PyDict, type PyValue } from '../../src/pickle/value.js';
+import { strDict } from '../../src/protocol/replies.js';
 import { runShellLine, SHELL_HELP, type ShellHooks, type ShellUser } from '../../src/cli/shell.js';
 
-function hooks(users: ShellUser[]): ShellHooks & { kicked: string[]; exits: number; saves: number } {
+function hooks(
+  users: ShellUser[],
+  chat: PyValue[] = [],
+  tasks: PyDict = new PyDict(),
+): ShellHooks & { kicked: string[]; exits: number; saves: number } {
   const h = {
+    archive: () => ({ chat, tasks }),
     kicked: [] as string[],
     exits: 0,
     saves: 0,
@@ -40,6 +47,38 @@ describe('the interactive shell', () => {
     assert.equal(runShellLine('save', h), 'saving the session (see the log)\n');
     assert.equal(h.saves, 1);
     assert.match(SHELL_HELP, /^ {2}save {9}save the session to disk now/m);
+  });
+
+  test('chat shows the last N archived messages and tasks shows the board', () => {
+    const msg = (i: number): PyValue =>
+      strDict([
+        ['id', String(i)],
+        ['username', i % 2 ? 'alice' : 'bob'],
+        ['message', `hello ${i}`],
+        ['timestamp', 1_700_000_000 + i],
+      ]);
+    const chat = Array.from({ length: 30 }, (_, i) => msg(i));
+    const tasks = new PyDict();
+    tasks.setStr(
+      't1',
+      strDict([
+        ['title', 'Rig the arm'],
+        ['status', 'in_progress'],
+        ['assigned_to', 'bob'],
+        ['created_by', 'alice'],
+      ]),
+    );
+    const h = hooks([], chat, tasks);
+    const last20 = runShellLine('chat', h).trimEnd().split('\n');
+    assert.equal(last20.length, 21);
+    assert.match(last20[0], /10 earlier/);
+    assert.match(last20[1], /bob: hello 10$/);
+    assert.match(last20[20], /alice: hello 29$/);
+    assert.match(runShellLine('chat 2', h), /hello 28\n.*hello 29\n$/);
+    assert.equal(runShellLine('chat zero', h), 'usage: chat [N]\n');
+    assert.match(runShellLine('tasks', h), /in_progress\s+bob\s+Rig the arm\s+alice/);
+    assert.equal(runShellLine('chat', hooks([])), 'no chat messages\n');
+    assert.equal(runShellLine('tasks', hooks([])), 'no tasks\n');
   });
 
   test('exit stops the server, help lists the commands, anything else is explained', () => {
