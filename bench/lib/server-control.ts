@@ -57,7 +57,7 @@ export async function startServerProcess(config: ServerProcessConfig): Promise<S
   const extra = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
   const child = fork(SCRIPT, [JSON.stringify(config)], {
     // The same young-generation cap as `npm start` and the CLI's shebang (src/cli/main.ts).
-    execArgv: ['--expose-gc', '--max-semi-space-size=2', ...extra],
+    execArgv: ['--expose-gc', '--max-semi-space-size=2', '--initial-old-space-size=64', ...extra],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));

@@ -1,9 +1,11 @@
-#!/usr/bin/env -S node --max-semi-space-size=2
+#!/usr/bin/env -S node --max-semi-space-size=2 --initial-old-space-size=64
 /*
  * The node flag caps V8's young generation at 2 MB per semi-space: the default (up to 32 MB)
  * grows during an init burst and is never given back, which alone cost ~30 MB of RSS with 50,000
  * small nodes; no measurable CPU cost on fan-out (bench/memory.bench.ts, docs/benchmarks.md).
- * `npm start` and the benchmarks' server process pass the same flag.
+ * The initial old-space size keeps V8 from running ~60 full collections during a 1 GB save (zlib's
+ * output buffers count against a tiny heap limit): the longest event-loop stall went from 12.5 ms
+ * to 9.2 ms (bench/persistence.bench.ts). `npm start` and the benchmarks pass the same flags.
  */
 /**
  * The `multiuser-server` command. With no subcommand (or only flags) it runs the server;
