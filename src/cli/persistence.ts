@@ -208,8 +208,10 @@ export class Persistence {
   }
 
   /**
-   * Shutdown: stops the timer, saves `shutdown` when something changed (and waits for it), closes
-   * the journal and releases the lock. Call after the server stopped feeding the session. Resolves
+   * Shutdown: stops the timer, saves `shutdown` (and waits for it) — the final save operators
+   * expect, also when nothing changed since the last one, as long as there is a session to keep
+   * (a fresh server that never held a node skips it with a log line) — closes the journal and
+   * releases the lock. Call after the server stopped feeding the session. Resolves
    * false when the final save or the journal's final fsync failed (both logged).
    */
   async close(): Promise<boolean> {
@@ -218,7 +220,7 @@ export class Persistence {
     if (this.timer !== null) clearInterval(this.timer);
     let ok = true;
     await this.writer.idle();
-    if (this.dirty) ok = (await this.save(SAVE_REASON_SHUTDOWN)).ok;
+    if (this.dirty || this.session.nodeCount > 0) ok = (await this.save(SAVE_REASON_SHUTDOWN)).ok;
     else this.opts.logger.info(msg.LOG_SHUTDOWN_SAVE_SKIPPED);
     await this.writer.idle();
     try {

@@ -137,7 +137,7 @@ export function logJournalRecordSkipped(index: number, why: string): string {
 }
 
 /** INFO at shutdown when the state on disk is already current. Logged by the server. */
-export const LOG_SHUTDOWN_SAVE_SKIPPED = 'Session unchanged since the last save: no shutdown save needed';
+export const LOG_SHUTDOWN_SAVE_SKIPPED = 'Empty session, never changed: no shutdown save needed';
 
 /** ERROR under JOURNAL_FSYNC=always: the server stops accepting changes (STYLE.md §8). */
 export function logJournalFailedRefusing(why: string): string {
