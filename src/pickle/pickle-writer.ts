@@ -280,6 +280,17 @@ export class PickleWriter {
     }
     // Same count as surrogatepass: a lone surrogate is 3 bytes either way (U+FFFD or its own form).
     const len = Buffer.byteLength(s, 'utf8');
+    this.strHeader(len);
+    const b = this.buf;
+    this.pos = s.isWellFormed() ? this.pos + b.write(s, this.pos, len, 'utf8') : writeUtf8(b, this.pos, s);
+    if (len >= FRAME_SIZE_TARGET) this.openFrame();
+  }
+
+  /**
+   * The opcode and length of a str of `len` UTF-8 bytes, with room reserved for its bytes; a str
+   * of a frame's size or more goes outside any frame, as CPython writes it.
+   */
+  private strHeader(len: number): void {
     if (len >= FRAME_SIZE_TARGET) this.commitFrame();
     this.ensure(5 + len);
     const b = this.buf;
@@ -291,25 +302,14 @@ export class PickleWriter {
       b.writeUInt32LE(len, this.pos);
       this.pos += 4;
     }
-    this.pos = s.isWellFormed() ? this.pos + b.write(s, this.pos, len, 'utf8') : writeUtf8(b, this.pos, s);
-    if (len >= FRAME_SIZE_TARGET) this.openFrame();
   }
 
   /** A str given as code points (PyCodepointStr): each code point on its own, surrogates included. */
   codepoints(cps: readonly number[]): void {
     let len = 0;
     for (const c of cps) len += c < 0x80 ? 1 : c < 0x800 ? 2 : c < 0x10000 ? 3 : 4;
-    if (len >= FRAME_SIZE_TARGET) this.commitFrame();
-    this.ensure(5 + len);
+    this.strHeader(len);
     const b = this.buf;
-    if (len <= 0xff) {
-      b[this.pos++] = SHORT_BINUNICODE;
-      b[this.pos++] = len;
-    } else {
-      b[this.pos++] = BINUNICODE;
-      b.writeUInt32LE(len, this.pos);
-      this.pos += 4;
-    }
     let p = this.pos;
     for (const c of cps) {
       if (c < 0 || c > 0x10ffff || !Number.isInteger(c)) {

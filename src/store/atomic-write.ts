@@ -38,27 +38,11 @@ export async function writeFileAtomic(
   options: AtomicWriteOptions = {},
 ): Promise<AtomicWriteResult> {
   const fsys = options.fs ?? NODE_STORE_FS;
-  const tmp = join(dirname(path), tempNameFor(basename(path)));
-  let handle: StoreFileHandle | null = null;
-  let step: WriteStep = 'open';
-  let bytes = 0;
-  try {
-    handle = await fsys.open(tmp, 'wx', options.mode);
-    step = 'write';
-    bytes = await writeAll(handle, source);
-    step = 'fsync';
-    await handle.sync();
-    step = 'close';
-    const h = handle;
-    handle = null;
-    await h.close();
-  } catch (e) {
-    if (handle !== null) await handle.close().catch(() => undefined);
-    await fsys.unlink(tmp).catch(() => undefined);
-    throw asWriteError(e, step, path);
-  }
-  await publish(fsys, tmp, path, options.noReplace === true);
-  return { bytes };
+  return viaTempFile(fsys, path, options, 'open', async (tmp, at) => {
+    at.handle = await fsys.open(tmp, 'wx', options.mode);
+    at.step = 'write';
+    return writeAll(at.handle, source);
+  });
 }
 
 /**
@@ -71,27 +55,50 @@ export async function copyFileAtomic(
   options: AtomicWriteOptions = {},
 ): Promise<AtomicWriteResult> {
   const fsys = options.fs ?? NODE_STORE_FS;
-  const tmp = join(dirname(to), tempNameFor(basename(to)));
-  let handle: StoreFileHandle | null = null;
-  let step: WriteStep = 'write';
+  return viaTempFile(fsys, to, options, 'write', async (tmp, at) => {
+    await fsys.copyFile(from, tmp);
+    at.step = 'open';
+    at.handle = await fsys.open(tmp, 'r+');
+    at.step = 'fsync';
+    return (await at.handle.stat()).size;
+  });
+}
+
+/** Where a temp-file write stands: the step under way and the open handle, for cleanup and the error. */
+interface TempProgress {
+  step: WriteStep;
+  handle: StoreFileHandle | null;
+}
+
+/**
+ * The one durable order (STYLE.md §8): `fill` creates and fills a temp file beside `target` and
+ * leaves its handle in `at`; then fsync, close, and publish (rename/link + directory fsync). On
+ * any failure the handle is closed, the temp removed, and the step that failed reported.
+ */
+async function viaTempFile(
+  fsys: StoreFs,
+  target: string,
+  options: AtomicWriteOptions,
+  firstStep: WriteStep,
+  fill: (tmp: string, at: TempProgress) => Promise<number>,
+): Promise<AtomicWriteResult> {
+  const tmp = join(dirname(target), tempNameFor(basename(target)));
+  const at: TempProgress = { step: firstStep, handle: null };
   let bytes = 0;
   try {
-    await fsys.copyFile(from, tmp);
-    step = 'open';
-    handle = await fsys.open(tmp, 'r+');
-    step = 'fsync';
-    bytes = (await handle.stat()).size;
-    await handle.sync();
-    step = 'close';
-    const h = handle;
-    handle = null;
+    bytes = await fill(tmp, at);
+    at.step = 'fsync';
+    await (at.handle as StoreFileHandle).sync();
+    at.step = 'close';
+    const h = at.handle as StoreFileHandle;
+    at.handle = null;
     await h.close();
   } catch (e) {
-    if (handle !== null) await handle.close().catch(() => undefined);
+    if (at.handle !== null) await at.handle.close().catch(() => undefined);
     await fsys.unlink(tmp).catch(() => undefined);
-    throw asWriteError(e, step, to);
+    throw asWriteError(e, at.step, target);
   }
-  await publish(fsys, tmp, to, options.noReplace === true);
+  await publish(fsys, tmp, target, options.noReplace === true);
   return { bytes };
 }
 
