@@ -35,19 +35,22 @@ export const SAFE_TO_IMPORT: ReadonlySet<string> = new Set([
 ]);
 
 /**
- * CPython's unpickler maps Python 2 module names (`_compat_pickle.IMPORT_MAPPING`) before
- * `find_class` runs, so a protocol 0-2 `__builtin__.set` is checked as `builtins.set`.
+ * deepdiff's `_RestrictedUnpickler.find_class` (a Python override) checks `f'{module}.{name}'`
+ * against the list as written, then returns `getattr(sys.modules[module], name)`. Two
+ * consequences the server must share with the clients:
+ *
+ * - no Python 2 alias is folded: CPython maps `__builtin__` to `builtins` (protocols 0-2,
+ *   `fix_imports`) only inside the default `find_class`, which the override replaces, so
+ *   `__builtin__.set` raises `ForbiddenModule` on every client;
+ * - the split must be the real one: `orderly_set` + `sets.OrderedSet` passes the list check but
+ *   `getattr` of a dotted name raises `AttributeError`. Every listed module is imported by
+ *   deepdiff itself, so the split at the last dot always resolves.
  */
-function canonicalModule(module: string): string {
-  return module === '__builtin__' ? 'builtins' : module;
-}
-
-/** The `allowGlobal` predicate for delta pickles. */
 export function isSafeToImport(module: string, name: string): boolean {
-  return SAFE_TO_IMPORT.has(`${canonicalModule(module)}.${name}`);
+  return !name.includes('.') && SAFE_TO_IMPORT.has(`${module}.${name}`);
 }
 
-/** `module.name` with the Python 2 alias folded, as `find_class` sees it. */
+/** `module.name` as `find_class` checks it. */
 export function canonicalGlobalName(module: string, name: string): string {
-  return `${canonicalModule(module)}.${name}`;
+  return `${module}.${name}`;
 }

@@ -8,8 +8,8 @@ import { decodePickle } from '../pickle/decode.js';
 import { PickleError } from '../pickle/errors.js';
 import type { PickleLimits } from '../pickle/limits.js';
 import type { PyObject } from '../pickle/value.js';
-import { PyDict, PyTuple, type PyValue } from '../pickle/value.js';
-import { isSafeToImport } from './allow-list.js';
+import { PyDict, PyTuple, UnhashableError, type PyValue } from '../pickle/value.js';
+import { SAFE_TO_IMPORT, isSafeToImport } from './allow-list.js';
 import { DeltaError, deltaError } from './errors.js';
 import { isOpcodeObject, materializeDelta, toDeltaOpcode } from './materialize.js';
 import { parsePathCached } from './path.js';
@@ -21,9 +21,9 @@ export interface DecodeDeltaOptions {
   /** Bounds for the pickle decoder (pickle/limits.ts). */
   limits?: Partial<PickleLimits>;
   /**
-   * Refuse top-level keys deepdiff does not know with `DELTA_UNKNOWN_KEY`. Off by default:
-   * deepdiff ignores them (syn-0024), and a server that refused them would fall out of step with
-   * the clients, which apply the same bytes with deepdiff.
+   * Refuse top-level keys deepdiff does not know with `DELTA_UNKNOWN_KEY`. Off by default, as
+   * deepdiff ignores them (syn-0024); the server's Commit reader (strict.ts) turns it on, since a
+   * refused Commit reaches no client and so cannot put one out of step.
    */
   rejectUnknownKeys?: boolean;
 }
@@ -102,17 +102,30 @@ export function decodeDelta(bytes: Uint8Array, options?: DecodeDeltaOptions): De
     throw deltaError('DELTA_REJECTED', 'Please either pass the content or the file_obj to pickle_load.', 'ValueError');
   }
   let raw: PyValue;
+  let refused = '';
+  const allowGlobal = (module: string, name: string): boolean => {
+    if (isSafeToImport(module, name)) return true;
+    refused = `${module}.${name}`;
+    return false;
+  };
   try {
-    raw = decodePickle(bytes, { limits: options?.limits, allowGlobal: isSafeToImport, plainConstructors: true });
+    raw = decodePickle(bytes, { limits: options?.limits, allowGlobal, plainConstructors: true });
   } catch (e) {
-    const forbidden = e instanceof PickleError && e.code === 'PICKLE_FORBIDDEN';
-    const message = e instanceof Error ? e.message : String(e);
-    throw deltaError('DELTA_REJECTED', message, forbidden ? 'ForbiddenModule' : 'UnpicklingError', e);
+    if (!(e instanceof PickleError || e instanceof RangeError)) throw e;
+    let pyType = 'UnpicklingError';
+    // A listed name split at the wrong dot passes deepdiff's check and fails its getattr.
+    if (e instanceof PickleError && e.code === 'PICKLE_FORBIDDEN')
+      pyType = SAFE_TO_IMPORT.has(refused) ? 'AttributeError' : 'ForbiddenModule';
+    throw deltaError('DELTA_REJECTED', e.message, pyType, e);
   }
   try {
     return deltaFromValue(materializeDelta(raw), options);
   } catch (e) {
     if (e instanceof DeltaError) throw e;
-    throw deltaError('DELTA_REJECTED', e instanceof Error ? e.message : String(e), undefined, e);
+    // What the input can cause; anything else is a bug and must not pass for a verdict.
+    if (e instanceof PyExc) throw deltaError('DELTA_REJECTED', e.message, e.pyType, e);
+    if (e instanceof UnhashableError) throw deltaError('DELTA_REJECTED', e.message, 'TypeError', e);
+    if (e instanceof RangeError) throw deltaError('DELTA_LIMIT', e.message, 'RecursionError', e);
+    throw e;
   }
 }

@@ -9,6 +9,7 @@ import { decodeDelta, type DecodeDeltaOptions } from './decode-delta.js';
 export { applyDelta, type ApplyOptions, type ApplyResult } from './apply.js';
 export { decodeDelta, deltaFromValue, type DecodeDeltaOptions } from './decode-delta.js';
 export { DeltaError, type DeltaErrorCode } from './errors.js';
+export { applyDeltaStrict, checkStrictPaths, strictPathProblem, type StrictDeltaOptions } from './strict.js';
 export { SAFE_TO_IMPORT, isSafeToImport } from './allow-list.js';
 export { parsePath, ROOT_ELEMENT, type PathElement } from './path.js';
 export { callType, NONE_TYPE, DEFAULT_CONVERT_LIMITS, type ConvertLimits } from './convert.js';

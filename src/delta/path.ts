@@ -87,6 +87,17 @@ export function parsePath(path: PyValue): PathElement[] {
   throw new PyExc('TypeError', what);
 }
 
+/**
+ * Parsed paths from which deepdiff's scanner dropped a `__` token: `root.__class__` reads as
+ * `root`, so such a path does not say what its text says (the strict reader refuses them).
+ */
+const DROPPED_PRIVATE = new WeakSet<readonly PathElement[]>();
+
+/** Whether parsing dropped a raw token starting with `__` from the path these elements came from. */
+export function droppedPrivateToken(elements: readonly PathElement[]): boolean {
+  return DROPPED_PRIVATE.has(elements);
+}
+
 function scan(length: number, at: (i: number) => number, slice: Slice): PathElement[] {
   const elements: PathElement[] = [ROOT_ELEMENT];
   let inside: 0 | typeof OPEN | typeof DOT = 0;
@@ -98,6 +109,7 @@ function scan(length: number, at: (i: number) => number, slice: Slice): PathElem
     if (to <= from) return;
     const key = toKey(slice(from, to));
     if (key !== undefined) elements.push({ key, attr: inside === DOT });
+    else DROPPED_PRIVATE.add(elements);
   };
   for (let i = 4; i < length; i++) {
     const c = at(i);

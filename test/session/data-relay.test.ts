@@ -82,7 +82,7 @@ describe('data relay', () => {
     assert.deepEqual((h.fetch(c, 'n') as Node).deps, ['new']);
   });
 
-  test('a Commit with a report key deepdiff does not know is applied like deepdiff (key ignored) and logged', () => {
+  test('a Commit with a report key deepdiff 8.1.1 does not define is refused, not relayed, and names the user', () => {
     const { h, a, b } = threeClients();
     h.data(a, nodeFrames('n', 'COMMON', [], nodeData('n', 'Old')));
     const delta = encodePickle(
@@ -92,11 +92,11 @@ describe('data relay', () => {
       ]),
     );
     const fx = h.data(b, commitFrames('n', [], delta));
-    assert.equal(sends(fx, 'data').length, 1);
-    const warnings = logs(fx, 'warn');
-    assert.equal(warnings.length, 1);
-    assert.equal(warnings[0].key, 'delta-unknown-keys');
-    assert.match(warnings[0].message, /unknown_report_key/);
+    assert.equal(sends(fx, 'data').length, 0);
+    const warning = only(logs(fx, 'warn'));
+    assert.match(warning.message, /bob/);
+    assert.match(warning.message, /DELTA_UNKNOWN_KEY/);
+    assert.equal((decodePickle((h.fetch(a, 'n') as Node).dataBytes) as PyDict).get('name'), 'Old');
   });
 
   test('a Commit for an unknown node is neither stored nor relayed', () => {

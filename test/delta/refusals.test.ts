@@ -1,0 +1,81 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+
+import { applyDeltaStrict, decodeDelta, DeltaError } from '../../src/delta/index.js';
+import { decodePickle } from '../../src/pickle/decode.js';
+import { toView, viewsEqual } from '../../src/pickle/view.js';
+import { loadJsonl } from '../helpers/fixtures.js';
+
+/** One line of delta/refusals.jsonl (generated with the real deepdiff 8.1.1: see its README). */
+interface RefusalCase {
+  id: string;
+  desc: string;
+  outcome: 'ok' | 'raises' | 'delta_rejected';
+  base_pickle_b64: string;
+  delta_pickle_b64: string;
+  expected_pickle_b64?: string | null;
+  expected_exception?: { type: string; message: string };
+  log: string[];
+  server: { verdict: 'accept' } | { verdict: 'refuse'; code: string };
+}
+
+function bytesOf(b64: string): Uint8Array {
+  return new Uint8Array(Buffer.from(b64, 'base64'));
+}
+
+const cases = loadJsonl('delta/refusals.jsonl') as RefusalCase[];
+
+test('the refusal fixtures cover every refusal code of the strict reader', () => {
+  const codes = new Set(cases.map((c) => (c.server.verdict === 'refuse' ? c.server.code : 'accept')));
+  for (const code of [
+    'accept',
+    'DELTA_REJECTED',
+    'DELTA_UNSUPPORTED',
+    'DELTA_PATH_REFUSED',
+    'DELTA_UNKNOWN_KEY',
+    'DELTA_INCOMPLETE',
+  ]) {
+    assert.ok(codes.has(code), code);
+  }
+});
+
+describe('delta/refusals.jsonl: the server accepts a Commit delta only where deepdiff 8.1.1 applies all of it', () => {
+  for (const c of cases) {
+    test(`${c.id}: ${c.desc}`, () => {
+      const base = decodePickle(bytesOf(c.base_pickle_b64));
+      const delta = bytesOf(c.delta_pickle_b64);
+      if (c.server.verdict === 'accept') {
+        assert.equal(c.outcome, 'ok');
+        assert.deepEqual(c.log, []);
+        const result = applyDeltaStrict(base, delta);
+        const expected = toView(decodePickle(bytesOf(c.expected_pickle_b64 as string)));
+        assert.ok(viewsEqual(toView(result.value), expected), JSON.stringify(toView(result.value)));
+      } else {
+        const code = c.server.code;
+        assert.throws(
+          () => applyDeltaStrict(base, delta),
+          (e: unknown) => e instanceof DeltaError && e.code === code,
+        );
+      }
+    });
+
+    // The constructor's verdict (`Delta(bytes)`) equals the client's, whatever the strict rules add.
+    test(`${c.id}: decodeDelta refuses exactly where Delta(bytes) raises`, () => {
+      const delta = bytesOf(c.delta_pickle_b64);
+      if (c.outcome === 'delta_rejected') {
+        assert.throws(
+          () => decodeDelta(delta),
+          (e: unknown) =>
+            e instanceof DeltaError && e.code === 'DELTA_REJECTED' && e.pyType === c.expected_exception?.type,
+        );
+      } else {
+        try {
+          decodeDelta(delta);
+        } catch (e) {
+          // Objects the value model cannot hold are refused by the server, never accepted.
+          assert.ok(e instanceof DeltaError && e.code === 'DELTA_UNSUPPORTED', String(e));
+        }
+      }
+    });
+  }
+});
