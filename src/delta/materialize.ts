@@ -105,8 +105,9 @@ function callBuiltin(
   const args = o.args.items.map(build);
   let result: PyValue;
   try {
-    // `list.__new__`, `dict.__new__` and `set.__new__` ignore their arguments (NEWOBJ skips __init__).
-    if (o.op !== 'REDUCE' && MUTABLE_RESULTS.has(name)) result = callTypeNoArgs(callable);
+    // `list.__new__`, `dict.__new__` and `set.__new__` ignore their arguments (NEWOBJ skips __init__);
+    // INST and OBJ call the class with its arguments, like REDUCE (`_pickle.c` `instantiate`).
+    if ((o.op === 'NEWOBJ' || o.op === 'NEWOBJ_EX') && MUTABLE_RESULTS.has(name)) result = callTypeNoArgs(callable);
     else if (args.length === 0) result = callTypeNoArgs(callable);
     else if (args.length === 1) result = callType(callable, args[0]);
     else throw deltaError('DELTA_UNSUPPORTED', `${name} called with ${args.length} arguments`);

@@ -127,12 +127,20 @@ case('builtins.set at protocol 0 (GLOBAL)', frame0(b'cbuiltins\nset\n' + SET_ARG
 case('builtins.set at protocol 4 (STACK_GLOBAL)', frame4(sg('builtins', 'set') + SET_ARGS_4), ACCEPT)
 case('builtins.None as a global is None', frame4(sg('builtins', 'None')), ACCEPT)
 case('a persistent id other than <<NoneType>> is None', frame4(b'\x8c\x04evil\x94Q'), ACCEPT)
+case('builtins.set through INST (protocol 0) is called with its arguments', frame0(b'((lp7\nI1\naI2\naibuiltins\nset\n'),
+     ACCEPT)
+case('builtins.set through OBJ (protocol 1) is called with its arguments',
+     frame0(b'(cbuiltins\nset\n(lp7\nI1\naI2\nao'), ACCEPT)
+case('builtins.list through NEWOBJ ignores its arguments', frame4(sg('builtins', 'list') + b']\x94K\x01a\x85\x81'),
+     ACCEPT)
 
 # Globals: deepdiff's find_class override compares 'module.name' to its list as written.
 case('__builtin__.set at protocol 0 is ForbiddenModule (no fix_imports in the override)',
      frame0(b'c__builtin__\nset\n' + SET_ARGS_0), refuse('DELTA_REJECTED'))
 case('__builtin__.set at protocol 2', frame2(b'c__builtin__\nset\n' + SET_ARGS_BIN), refuse('DELTA_REJECTED'))
 case('__builtin__.set at protocol 4', frame4(sg('__builtin__', 'set') + SET_ARGS_4), refuse('DELTA_REJECTED'))
+case('__builtin__.set through INST (protocol 0)', frame0(b'((lp7\nI1\naI2\nai__builtin__\nset\n'),
+     refuse('DELTA_REJECTED'))
 case('__builtin__.frozenset at protocol 2', frame2(b'c__builtin__\nfrozenset\n' + SET_ARGS_BIN),
      refuse('DELTA_REJECTED'))
 case('__builtin__.None at protocol 0', frame0(b'c__builtin__\nNone\n'), refuse('DELTA_REJECTED'))
