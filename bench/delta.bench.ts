@@ -3,9 +3,9 @@
  * Python deepdiff on the same cases in the same run (Debian's python3-deepdiff when installed:
  * an older 6.x, so only the deltas it can load are compared). Target (issue 2): faster than Python.
  */
-import { applyDelta, decodeDelta } from '../src/delta/index.js';
+import { applyDelta, applyDeltaStrict, decodeDelta } from '../src/delta/index.js';
 import { decodePickle } from '../src/pickle/index.js';
-import { loadJsonlGz, opsPerSecond, report, runPython } from './lib/harness.js';
+import { loadJsonlGz, median, opsPerSecond, report, runPython } from './lib/harness.js';
 
 const budgetMs = Number(process.env.BENCH_BUDGET_MS ?? 600);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 5);
@@ -60,6 +60,41 @@ report({
   apply_per_s: Math.round(all.applyOps),
   decode_and_apply_per_s: Math.round(all.decodeApplyOps),
 });
+
+// The server's strict Commit reader against the faithful decode + apply, paired round by round in
+// this process (the cost of refusing what clients would misread: path checks, unknown keys).
+{
+  const accepted = decoded.filter((c) => {
+    try {
+      applyDeltaStrict(c.base, c.deltaBytes);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+  const faithful = (): void => {
+    for (const c of accepted) applyDelta(c.base, decodeDelta(c.deltaBytes));
+  };
+  const strict = (): void => {
+    for (const c of accepted) applyDeltaStrict(c.base, c.deltaBytes);
+  };
+  const ratios: number[] = [];
+  const strictRates: number[] = [];
+  for (let r = 0; r < rounds; r++) {
+    const f = opsPerSecond(faithful, { budgetMs, rounds: 1 });
+    const st = opsPerSecond(strict, { budgetMs, rounds: 1 });
+    ratios.push(st / f);
+    strictRates.push(st * accepted.length);
+  }
+  report({
+    bench: 'delta_strict',
+    cases: decoded.length,
+    accepted: accepted.length,
+    strict_decode_and_apply_per_s: Math.round(median(strictRates)),
+    ratio_strict_faithful: Math.round(median(ratios) * 1000) / 1000,
+    ratio_rounds: ratios.map((x) => Math.round(x * 1000) / 1000),
+  });
+}
 
 const py = runPython(
   'delta_bench.py',
