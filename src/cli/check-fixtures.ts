@@ -17,6 +17,7 @@ import { gunzipSync } from 'node:zlib';
 import { checkCaptureRecord } from './fixture-checks/capture.js';
 import { checkDeltaCase } from './fixture-checks/delta-case.js';
 import { checkDeltaChain } from './fixture-checks/delta-chain.js';
+import { checkDeltaRefusal } from './fixture-checks/delta-refusal.js';
 import { checkDeltaSample, isDeltaSampleIndex } from './fixture-checks/delta-sample.js';
 import { detectKind, type FixtureKind } from './fixture-checks/detect.js';
 import { checkMalformedPickle } from './fixture-checks/pickle-malformed.js';
@@ -45,6 +46,7 @@ const CHECKERS: Readonly<Record<Exclude<FixtureKind, 'pickle-encode'>, Checker>>
   capture: checkCaptureRecord,
   'delta-chain': checkDeltaChain,
   'delta-case': checkDeltaCase,
+  'delta-refusal': checkDeltaRefusal,
   'pickle-malformed': checkMalformedPickle,
   'pickle-opaque': checkOpaquePickle,
   'pickle-plain': checkPlainPickle,

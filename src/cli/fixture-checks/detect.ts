@@ -9,6 +9,7 @@ export type FixtureKind =
   | 'capture' // a replication message transcript line: frames_b64
   | 'delta-chain' // base + successive steps
   | 'delta-case' // base_pickle_b64 + delta_pickle_b64
+  | 'delta-refusal' // a delta case with the server's verdict on it: server
   | 'pickle-encode' // view + python_pickle_b64: our encoder's output is checked by CPython
   | 'pickle-malformed' // pickle_b64 + expect / error
   | 'pickle-opaque' // pickle_b64 + symbolic, opaque
@@ -18,6 +19,7 @@ export const FIXTURE_KINDS: readonly FixtureKind[] = [
   'capture',
   'delta-chain',
   'delta-case',
+  'delta-refusal',
   'pickle-encode',
   'pickle-malformed',
   'pickle-opaque',
@@ -29,7 +31,7 @@ export function detectKind(record: FixtureRecord): FixtureKind | undefined {
   const has = (field: string): boolean => record[field] !== undefined;
   if (Array.isArray(record.frames_b64)) return 'capture';
   if (Array.isArray(record.steps) && has('base_pickle_b64')) return 'delta-chain';
-  if (has('base_pickle_b64') && has('delta_pickle_b64')) return 'delta-case';
+  if (has('base_pickle_b64') && has('delta_pickle_b64')) return has('server') ? 'delta-refusal' : 'delta-case';
   if (has('python_pickle_b64') && has('view')) return 'pickle-encode';
   if (has('pickle_b64')) {
     if (has('expect') || typeof record.error === 'boolean') return 'pickle-malformed';
