@@ -116,3 +116,35 @@ describe('the strict reader accepts what the add-on sends', () => {
     assert.ok(checked > 1000, `only ${checked} cases checked`);
   });
 });
+
+describe('whatever the strict reader accepts, deepdiff 8.1.1 applied whole to the same result', () => {
+  for (const file of ['targeted', 'drift', 'synthetic', 'random', 'random_drift']) {
+    test(`delta/${file}.jsonl`, () => {
+      const lines = loadJsonl(`delta/${file}.jsonl`) as {
+        id: string;
+        outcome: string;
+        log: string[];
+        base_pickle_b64: string;
+        delta_pickle_b64: string;
+        expected_pickle_b64?: string;
+      }[];
+      let accepted = 0;
+      for (const c of lines) {
+        const base = decodePickle(Buffer.from(c.base_pickle_b64, 'base64'));
+        let result: PyValue;
+        try {
+          result = applyDeltaStrict(base, new Uint8Array(Buffer.from(c.delta_pickle_b64, 'base64'))).value;
+        } catch (e) {
+          assert.ok(e instanceof DeltaError, `${c.id}: ${String(e)}`);
+          continue;
+        }
+        accepted++;
+        assert.equal(c.outcome, 'ok', c.id);
+        assert.deepEqual(c.log, [], c.id);
+        const expected = decodePickle(Buffer.from(c.expected_pickle_b64 as string, 'base64'));
+        assert.ok(viewsEqual(toView(result), toView(expected)), c.id);
+      }
+      assert.ok(accepted > 0);
+    });
+  }
+});
