@@ -23,7 +23,7 @@ import { checkNodeData } from './node-validation.js';
 /**
  * The node's new data bytes, or a reason to refuse the Commit. A refusal is a value; only a bug
  * (an error that is not the codecs' verdict on the input) is thrown, so that it surfaces instead
- * of passing for "the delta does not apply".
+ * of passing for a verdict on the delta.
  */
 export function applyCommit(ctx: SessionContext, node: StoredNode, deltaBytes: Uint8Array): Uint8Array | string {
   try {
@@ -40,6 +40,6 @@ export function applyCommit(ctx: SessionContext, node: StoredNode, deltaBytes: U
     return bytes;
   } catch (err) {
     if (!(err instanceof DeltaError || err instanceof PickleError || err instanceof ProtocolError)) throw err;
-    return `the delta does not apply (${err.code}: ${err.message.slice(0, 300)})`;
+    return `${err.code}: ${err.message.slice(0, 300)}`;
   }
 }

@@ -21,6 +21,6 @@ test('a delta the server refuses is a reason (a value) carrying the refusal code
   assert.ok(applyCommit(ctx, node, renameDelta('New')) instanceof Uint8Array);
 });
 
-test('an error that is not a codec verdict (a bug) is thrown, not reported as "the delta does not apply"', () => {
+test('an error that is not a codec verdict (a bug) is thrown, not reported as a refusal', () => {
   assert.throws(() => applyCommit(ctx, node, null as unknown as Uint8Array), TypeError);
 });
