@@ -19,6 +19,7 @@ import type { Logger } from '../net/logger.js';
 import type { Effect } from '../session/events.js';
 import { decodeMutation, encodeMutationParts } from '../session/mutation-codec.js';
 import type { Mutation } from '../session/mutation.js';
+import type { SessionImage } from '../session/session-image.js';
 import { Session, type SessionOptions } from '../session/session.js';
 import { acquireDataDirLock, type DataDirLock } from '../store/data-dir-lock.js';
 import { describeCause, type StoreError } from '../store/errors.js';
@@ -101,14 +102,14 @@ export class Persistence {
     let journal: JournalWriter | null = null;
     try {
       log.info(msg.logDataDir(dataDir, opts.journalFsync, opts.maxBackups));
-      const recovered = await loadNewestValid(dataDir, log, { fs });
+      // Every file is checked as network input, whatever it claims to be: a refused one goes to corrupt/.
+      const check = (image: SessionImage): string | null => Session.checkImage(image, opts.session);
+      const recovered = await loadNewestValid(dataDir, log, { fs, check });
       let session: Session;
       if (recovered.image === null) {
         session = new Session(opts.session);
       } else {
-        // Our own snapshots were validated when their nodes were accepted; an add-on file was not.
-        const verifyNodeData = recovered.source?.meta === null;
-        const made = Session.fromImage(recovered.image, opts.session, { verifyNodeData });
+        const made = Session.fromImage(recovered.image, opts.session);
         session = made.session;
         logEffects(log, made.effects);
       }
@@ -284,6 +285,12 @@ function replayJournal(
     } catch (e) {
       // Its checksum matched, so this is not damage but a record this build cannot read: keep going.
       log.error(msg.logJournalRecordSkipped(i, describeCause(e)));
+      continue;
+    }
+    const refused = session.checkMutation(m);
+    if (refused !== null) {
+      // A journal is input too: a record a client could not have sent is never served.
+      log.error(msg.logJournalRecordRefused(i, refused));
       continue;
     }
     logEffects(log, session.applyMutation(m));

@@ -64,14 +64,14 @@ export function logJournalReplay(records: number, segments: readonly string[]): 
 export const LOG_NO_SAVED_SESSION = 'No saved session found: starting with an empty session';
 
 /** ERROR when a snapshot file cannot be used. */
-export function logSnapshotUnreadable(file: string, why: string, movedTo: string | null): string {
+export function logSnapshotUnreadable(file: string, why: string, movedTo: string | null, refused = false): string {
   const where = movedTo === null ? 'left in place' : `moved to ${movedTo}`;
-  return `Snapshot ${file} is unreadable (${why}); ${where}; trying the newest backup`;
+  return `Snapshot ${file} is ${refused ? 'refused' : 'unreadable'} (${why}); ${where}; trying the newest backup`;
 }
 
 /** ERROR when the fallback chain ended on a backup rather than session_snapshot.pkl. */
 export function logFellBackToBackup(file: string): string {
-  return `Recovered from backup ${file}: the newer snapshot was damaged. Check the disk, and the files in corrupt/`;
+  return `Recovered from backup ${file}: the newer snapshot was damaged or refused. Check the disk, and the files in corrupt/`;
 }
 
 /** ERROR, loudest: files existed but none decoded. */
@@ -134,6 +134,11 @@ export function logSessionReady(nodes: number, users: number, replayed: number, 
 /** ERROR: a journal record passed its checksum but is not a change this server can apply (skipped). */
 export function logJournalRecordSkipped(index: number, why: string): string {
   return `Journal record ${index} not replayed: ${why}`;
+}
+
+/** ERROR for a replayed record that fails the checks of network input (a node a client could not send). */
+export function logJournalRecordRefused(index: number, why: string): string {
+  return `Journal record ${index} refused as input, not replayed: ${why}`;
 }
 
 /** INFO at shutdown when the state on disk is already current. Logged by the server. */
