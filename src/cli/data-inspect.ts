@@ -19,6 +19,8 @@ import { NODE_STORE_FS, readdirOrEmpty, statOrNull } from '../store/fs-port.js';
 import { planJournalChain, type SegmentEntry } from '../store/journal-chain.js';
 import type { SegmentHeader } from '../store/journal-format.js';
 import { readJournalSegment, readSegmentHeader, type SegmentRead } from '../store/journal-reader.js';
+import { readMetadataFile } from '../store/metadata-file.js';
+import { findMissingJournalSegment } from '../store/recovery.js';
 import { readSnapshotFile, type DecodedSnapshot, type ImageCheck } from '../store/snapshot-codec.js';
 import type { SnapshotMeta } from '../store/snapshot-pickle.js';
 import { Progress, progressFs, type ProgressOptions } from './data-progress.js';
@@ -56,7 +58,7 @@ export interface SegmentCheck {
   /** `journal/<name>`. */
   file: string;
   /** replay: recovery replays it; obsolete: older than the snapshot, deleted at start; foreign: moved aside, not replayed. */
-  role: 'replay' | 'obsolete' | 'foreign';
+  role: 'replay' | 'obsolete' | 'foreign' | 'missing';
   verdict: Verdict;
   records: number;
   detail: string;
@@ -179,6 +181,18 @@ export async function inspectJournal(
   const segments: SegmentCheck[] = [];
   const entries: SegmentEntry[] = [];
   const headerProblems = new Map<string, string>();
+  const metadata = await readMetadataFile(dataDir, NODE_STORE_FS);
+  const missing = await findMissingJournalSegment(NODE_STORE_FS, dataDir, metadata, loadedId);
+  if (missing !== null) {
+    segments.push({
+      file: missing,
+      role: 'missing',
+      verdict: 'fail',
+      records: 0,
+      detail:
+        'MISSING: session_metadata.json says it continues the loaded snapshot; the changes made after that save are lost',
+    });
+  }
   for (const name of (await readdirOrEmpty(NODE_STORE_FS, dir)).sort()) {
     if (!JOURNAL_SEGMENT_RE.test(name)) continue;
     let header: SegmentHeader | null = null;

@@ -27,7 +27,8 @@ export type WriteStep =
   | 'link'
   | 'fsync-dir'
   | 'truncate'
-  | 'unlink';
+  | 'unlink'
+  | 'space'; // refused before writing: not enough free space (snapshots never take the journal's space)
 
 export class StoreError extends Error {
   constructor(

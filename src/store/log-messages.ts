@@ -146,10 +146,29 @@ export const LOG_SHUTDOWN_SAVE_SKIPPED = 'Empty session, never changed: no shutd
 
 /** ERROR under JOURNAL_FSYNC=always: the server stops accepting changes (STYLE.md §8). */
 export function logJournalFailedRefusing(why: string): string {
-  return `JOURNAL FAILED under JOURNAL_FSYNC=always (${why}): changes are refused from now on; fix the disk and restart the server`;
+  return (
+    `JOURNAL FAILED under JOURNAL_FSYNC=always (${why}): changes are refused until the journal can be written ` +
+    'again (retried every second); logins, joins and heartbeats go on'
+  );
 }
 
-/** ERROR under the other fsync policies: changes stay in memory and go into the next snapshot. */
-export function logJournalFailedSaving(why: string): string {
-  return `JOURNAL FAILED (${why}): changes are kept in memory and relayed; a snapshot is requested to make them durable`;
+/** ERROR under the other fsync policies, repeated at most once a minute while changes are held. */
+export function logJournalFailedHolding(why: string, held: number): string {
+  return (
+    `JOURNAL FAILED (${why}): ${held} change(s) held only in memory, relayed but not on disk; ` +
+    'they are written to the journal, in order, as soon as it works again (free space in DATA_DIR)'
+  );
+}
+
+/** ERROR at start: the journal segment that continues the loaded snapshot is gone. */
+export function logJournalSegmentMissing(segment: string, snapshotFile: string): string {
+  return (
+    `Journal segment ${segment} is MISSING: session_metadata.json says it continues ${snapshotFile}; ` +
+    'the changes made after that save are lost unless the file is restored from another copy'
+  );
+}
+
+/** INFO when a failed journal works again. */
+export function logJournalWritableAgain(written: number): string {
+  return `Journal writable again: ${written} change(s) held in memory written to it, in order`;
 }

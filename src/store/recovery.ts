@@ -80,6 +80,27 @@ export interface RecoveryResult {
   metadata: Partial<SessionMetadataFile> | null;
   /** For `SnapshotWriter`'s guard against saving an empty session over a non-empty one. */
   lastKnownNodeCount: number;
+  /** The journal segment session_metadata.json says follows the loaded snapshot, when it is missing (logged at ERROR). */
+  missingSegment: string | null;
+}
+
+/**
+ * The journal segment that session_metadata.json says continues the loaded snapshot, when that
+ * file is missing: its changes are lost (someone deleted it, or the disk lost it). Null when the
+ * metadata describes another snapshot (a fallback, a crash before the metadata was written) or
+ * names no segment (a snapshot written by a data tool).
+ */
+export async function findMissingJournalSegment(
+  fsys: StoreFs,
+  dataDir: string,
+  metadata: Partial<SessionMetadataFile> | null,
+  loadedId: string | null,
+): Promise<string | null> {
+  const expected = metadata?.journal_segment;
+  if (loadedId === null || metadata?.snapshot_id !== loadedId || typeof expected !== 'string') return null;
+  const name = expected.startsWith(`${JOURNAL_DIR}/`) ? expected.slice(JOURNAL_DIR.length + 1) : '';
+  if (!JOURNAL_SEGMENT_RE.test(name)) return null;
+  return (await statOrNull(fsys, join(dataDir, JOURNAL_DIR, name))) === null ? `${JOURNAL_DIR}/${name}` : null;
 }
 
 /**
@@ -142,7 +163,10 @@ export async function loadNewestValid(
     break;
   }
 
-  const journal = await recoverJournal(fsys, dataDir, loaded?.decoded.snapshotId ?? null, log, now, moved, options);
+  const loadedId = loaded?.decoded.snapshotId ?? null;
+  const missingSegment = await findMissingJournalSegment(fsys, dataDir, metadata, loadedId);
+  if (missingSegment !== null) log.error(msg.logJournalSegmentMissing(missingSegment, loaded?.source.file ?? ''));
+  const journal = await recoverJournal(fsys, dataDir, loadedId, log, now, moved, options);
 
   if (loaded === null) {
     if (failures > 0) log.error(msg.logAllSnapshotsFailed(failures));
@@ -168,6 +192,7 @@ export async function loadNewestValid(
     journal,
     metadata,
     lastKnownNodeCount: Math.max(metaNodes, loaded?.decoded.image.nodes.length ?? 0),
+    missingSegment,
   };
 }
 
