@@ -111,6 +111,7 @@ export class JournalSink {
 
   /** The writer's `onError`: the journal just failed. */
   journalFailed(error: StoreError): void {
+    const first = this.lastError === null;
     this.lastError = error.message;
     if (this.opts.policy === 'always') {
       if (!this.refusing) {
@@ -119,10 +120,13 @@ export class JournalSink {
         this.opts.onRefuse?.(`the journal cannot be written (${error.message})`);
       }
     } else {
-      // After the failing append has held its record (onError runs inside the append).
-      queueMicrotask(() => this.reportHeld(true));
+      // A failing append holds its record right after this (onError runs inside the append) and
+      // logs the count; a failed fsync holds nothing, so it is logged here.
+      queueMicrotask(() => {
+        if (this.lastHeldLogMs === -Infinity) this.reportHeld(true);
+      });
     }
-    this.opts.requestSave?.();
+    if (first) this.opts.requestSave?.();
     this.schedule();
   }
 
