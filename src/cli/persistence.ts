@@ -32,7 +32,7 @@ import {
 import { JournalReserve, DEFAULT_JOURNAL_RESERVE_BYTES } from '../store/journal-reserve.js';
 import { JournalSink, type JournalSinkStatus } from '../store/journal-sink.js';
 import { JOURNAL_DIR, JOURNAL_RESERVE_FILE } from '../store/file-names.js';
-import type { StoreFs } from '../store/fs-port.js';
+import { NODE_STORE_FS, statOrNull, type StoreFs } from '../store/fs-port.js';
 import type { JournalFsyncPolicy } from '../store/journal-format.js';
 import { JournalWriter } from '../store/journal-writer.js';
 import * as msg from '../store/log-messages.js';
@@ -144,8 +144,11 @@ export class Persistence {
         warnBelowBytes: opts.diskFreeWarnBytes ?? DEFAULT_DISK_FREE_WARN_BYTES,
         fs,
         log,
-        // The reserve comes back once the disk has room for it twice over.
-        onCheck: async (s) => void (s.freeBytes !== null && (await reserve.refill(s.freeBytes, reserve.releasedBytes))),
+        onCheck: async (s) => {
+          // The reserve comes back once the disk has room for it twice over.
+          if (s.freeBytes !== null) await reserve.refill(s.freeBytes, reserve.releasedBytes);
+          await persistence.current?.checkJournalPresent();
+        },
       });
       await disk.check();
 
@@ -307,6 +310,22 @@ export class Persistence {
       return;
     }
     void this.save(SAVE_REASON_AUTO);
+  }
+
+  /**
+   * The active journal segment was deleted while the server runs: what it holds exists only in
+   * memory now (appends go to a file nobody can read). A snapshot makes it durable again, and its
+   * capture starts a new segment.
+   */
+  async checkJournalPresent(): Promise<void> {
+    const segment = this.journal.position.segment;
+    if (this.closed || (await statOrNull(this.opts.fs ?? NODE_STORE_FS, join(this.dataDir, segment))) !== null) return;
+    if (this.journal.position.segment !== segment) return; // rotated meanwhile
+    this.opts.logger.error(
+      `Journal segment ${segment} was DELETED while the server runs: its changes are only in memory; saving a snapshot`,
+    );
+    this.lastJournalSaveMs = -Infinity;
+    this.requestJournalSave();
   }
 
   /** A snapshot because the journal failed (a durable one covers what is held in memory); rate-limited. */

@@ -4,12 +4,14 @@
  * segment at start, a FAIL in `verify`.
  */
 import assert from 'node:assert/strict';
-import { readFileSync, rmSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, test } from 'node:test';
 
 import { buildStandardDir, runCli } from '../cli/data-helpers.js';
-import { closeAll, startCli, tempDataDir } from './cli-server.js';
+import { logSessionSaved } from '../../src/store/log-messages.js';
+import { closeAll, initAs, startCli, tempDataDir } from './cli-server.js';
+import { nodeBytes, uuidOf } from './harness.js';
 
 afterEach(closeAll);
 
@@ -30,4 +32,22 @@ test('a missing journal segment is an ERROR at start naming it, and a FAIL in ve
   const server = await startCli(dataDir);
   await server.waitFor(`ERROR    Journal segment ${meta.journal_segment} is MISSING`);
   assert.equal(await server.stop(), 0);
+});
+
+test('a journal segment deleted while the server runs is an ERROR, and a snapshot makes its changes durable', async () => {
+  const dataDir = tempDataDir();
+  const server = await startCli(dataDir, ['--save-interval', '0']);
+  await initAs(server, [{ uuid: uuidOf(1), dataBytes: nodeBytes(uuidOf(1), 'Only in the journal') }]);
+  const [segment] = readdirSync(join(dataDir, 'journal'));
+  rmSync(join(dataDir, 'journal', segment));
+  await server.waitFor(`ERROR    Journal segment journal/${segment} was DELETED while the server runs`, 15_000);
+  await server.waitFor(logSessionSaved('journal_failed'));
+  await server.kill();
+
+  const again = await startCli(dataDir);
+  const reader = again.client('reader');
+  assert.equal(await reader.login(), 'RUNNING');
+  await reader.join();
+  assert.ok(reader.store.nodes.has(uuidOf(1)));
+  assert.equal(await again.stop(), 0);
 });
