@@ -103,6 +103,8 @@ export class Persistence {
     private readonly opts: PersistenceOptions,
     /** Counters captured by saves whose outcome is not handled yet, oldest first (saves run one at a time). */
     private readonly captured: number[],
+    /** The journal reserve being written (awaited before the lock is released). */
+    private readonly reserving: Promise<void>,
   ) {}
 
   /**
@@ -137,8 +139,10 @@ export class Persistence {
         fs,
         log,
       });
-      const reserved = await reserve.allocate();
-      if (reserved > 0) log.info(`Journal reserve: ${formatSpace(reserved)} held in ${JOURNAL_RESERVE_FILE}`);
+      // In the background: a first start writes the whole reserve, which must not delay serving.
+      const reserving = reserve.allocate().then((reserved) => {
+        if (reserved > 0) log.info(`Journal reserve: ${formatSpace(reserved)} held in ${JOURNAL_RESERVE_FILE}`);
+      });
       const disk = new DiskSpaceMonitor({
         dataDir,
         warnBelowBytes: opts.diskFreeWarnBytes ?? DEFAULT_DISK_FREE_WARN_BYTES,
@@ -201,7 +205,7 @@ export class Persistence {
         onCapture: (id) => sink.snapshotCaptured(id),
         onSaved: (id, ok) => sink.snapshotSaved(id, ok),
       });
-      const p = new Persistence(session, dataDir, journal, sink, disk, writer, lock, opts, captured);
+      const p = new Persistence(session, dataDir, journal, sink, disk, writer, lock, opts, captured, reserving);
       persistence.current = p;
       disk.start();
       return p;
@@ -289,6 +293,7 @@ export class Persistence {
       ok = false;
       this.opts.logger.error(`Closing the journal failed: ${describeCause(e)}`);
     }
+    await this.reserving;
     await this.lock.release();
     return ok;
   }
@@ -301,6 +306,7 @@ export class Persistence {
     this.sink.close();
     await this.writer.idle();
     await this.journal.close().catch(() => undefined);
+    await this.reserving;
     await this.lock.release();
   }
 

@@ -70,7 +70,8 @@ export class JournalReserve {
       const space = await this.fsys.statfs(this.opts.dataDir);
       want = Math.min(want, Math.floor((space.freeBytes + existing) * JOURNAL_RESERVE_MAX_FREE_FRACTION));
       want -= want % 4096;
-      await this.write(want);
+      // Written by an earlier run at this size: its blocks are allocated already.
+      if (existing !== want) await this.write(want);
       this.heldBytes = want;
       this.released = 0;
     } catch (e) {

@@ -78,6 +78,7 @@ test('with the journal reserve, snapshots fail first and the journal keeps every
   await withTmpfs(8 * MiB, async (dir) => {
     const args = ['--journal-reserve', String(2 * MiB), '--disk-free-warn', String(3 * MiB), '--save-interval', '1'];
     const server = await startCli(dir, [...args, '--max-backups', '2']);
+    await server.waitFor('Journal reserve: 2.0 MB held in journal.reserve');
     const { writer, reader } = await session(server);
     const seen = new Map<string, string>();
     let i = 0;
