@@ -11,10 +11,13 @@
  *   JOURNAL_FSYNC off / 100 (default) / always, and without persistence (`none`), each as a ratio
  *   to `off` (bench/lib/persist-fanout.ts). Target: the default costs ≤ 10 %.
  * - `crash`: kill -9 under a stream of updates, counts of relayed / present / lost (target 0).
+ * - `append`: in-process cost of one journaled change (a 200 B Commit) through the persist hook
+ *   (store/journal-sink.ts) with the journal reserve allocated in the same directory, against a
+ *   bare `JournalWriter.append` of the same encoded record (ratio; `PERSIST_APPEND_N` records).
  *
  * Everything runs on 127.0.0.1, in temp directories removed at the end (also on SIGINT/SIGTERM).
  *
- * Env: PERSIST_PARTS (save,restart,fanout,crash), PERSIST_ROUNDS (3), PERSIST_SCENES (12mb,1gb),
+ * Env: PERSIST_PARTS (save,restart,fanout,crash; append on request), PERSIST_APPEND_N (20000), PERSIST_ROUNDS (3), PERSIST_SCENES (12mb,1gb),
  * PERSIST_JOURNAL_RECORDS (1000), PERSIST_RESTART_TIMEOUT_MS (120000), PERSIST_FANOUT_MODES
  * (none,off,100,always), PERSIST_FANOUT_K (8), PERSIST_FANOUT_WARMUP_MS (500),
  * PERSIST_FANOUT_MEASURE_MS (2000), PERSIST_FANOUT_WINDOW (500), PERSIST_FANOUT_RATE (2000; 0 = no
@@ -36,6 +39,13 @@ import { idleStall, runSaves, type SaveRun } from './lib/persist-save.js';
 import { runDirOf, timeListening, timeRestart, type RestartRun } from './lib/persist-restart.js';
 import { writeDataDir } from './lib/data-dir.js';
 import { makeScene, SCENE_12MB, SCENE_1GB, type SceneSpec } from './lib/scene.js';
+import { encodePickle } from '../src/pickle/encode.js';
+import { encodeMutationParts } from '../src/session/mutation-codec.js';
+import type { Mutation } from '../src/session/mutation.js';
+import { JournalReserve } from '../src/store/journal-reserve.js';
+import { JournalSink } from '../src/store/journal-sink.js';
+import { JournalWriter } from '../src/store/journal-writer.js';
+import { SILENT_STORE_LOGGER } from '../src/store/logger.js';
 
 const list = (name: string, dflt: string): string[] =>
   (process.env[name] ?? dflt)
@@ -263,6 +273,65 @@ async function crashPart(): Promise<void> {
   }
 }
 
+/** µs per journaled change: the sink (encode + checks + append) vs a bare append of the encoded record. */
+async function appendPart(): Promise<void> {
+  const n = num('PERSIST_APPEND_N', 20_000);
+  const m: Mutation = {
+    type: 'commit',
+    uuid: 'bench-node',
+    deps: [],
+    depsBytes: encodePickle([]),
+    deltaBytes: Buffer.alloc(200, 7),
+  };
+  const sinkUs: number[] = [];
+  const bareUs: number[] = [];
+  for (let r = 0; r < rounds; r++) {
+    const dir = mkdtempSync(join(root, 'append-'));
+    const reserve = new JournalReserve({ dataDir: dir, bytes: 64 * 1024 * 1024 });
+    const reserved = await reserve.allocate();
+    const open = (sub: string): JournalWriter => {
+      mkdirSync(join(dir, sub));
+      return JournalWriter.open({ dir: join(dir, sub), follows: { kind: 'empty' }, fsync: 100 });
+    };
+    const bare = open('bare');
+    const withSink = open('sink');
+    const sink = new JournalSink({ journal: withSink, policy: 100, log: SILENT_STORE_LOGGER });
+    const time = (fn: () => void): number => {
+      const t0 = process.hrtime.bigint();
+      for (let i = 0; i < n; i++) fn();
+      return Number(process.hrtime.bigint() - t0) / 1000 / n;
+    };
+    // Alternate the order each round (a noisy shared machine).
+    const runBare = (): number => time(() => bare.append(encodeMutationParts(m)));
+    const runSink = (): number => time(() => void sink.persist(m));
+    if (r % 2 === 0) {
+      bareUs.push(runBare());
+      sinkUs.push(runSink());
+    } else {
+      sinkUs.push(runSink());
+      bareUs.push(runBare());
+    }
+    sink.close();
+    await Promise.all([bare.close(), withSink.close()]);
+    if (reserved === 0) throw new Error('the journal reserve could not be allocated');
+  }
+  report({
+    bench: 'persistence',
+    part: 'append',
+    records: n,
+    rounds,
+    reserve_bytes: 64 * 1024 * 1024,
+    sink_us_per_change: med(sinkUs, (x) => x),
+    bare_append_us_per_change: med(bareUs, (x) => x),
+    ratio_sink_to_bare: med(
+      sinkUs.map((x, i) => x / bareUs[i]),
+      (x) => x,
+    ),
+    runs_sink_us: sinkUs,
+    runs_bare_us: bareUs,
+  });
+}
+
 try {
   if (inSaveChild) {
     for (const name of sceneNames) await savePart(name);
@@ -274,6 +343,7 @@ try {
     }
     if (parts.has('fanout')) await fanoutPart();
     if (parts.has('crash')) await crashPart();
+    if (parts.has('append')) await appendPart();
   }
 } finally {
   cleanup();

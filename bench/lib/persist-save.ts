@@ -62,7 +62,7 @@ export async function idleStall(ms: number): Promise<StallResult> {
 /** Saves the scene `rounds` times into `dir`; one SaveRun per save. */
 export async function runSaves(scene: Scene, opts: SaveBenchOptions): Promise<SaveRun[]> {
   await ensureDataDir(NODE_STORE_FS, opts.dir);
-  const { session } = Session.fromImage(scene.image, { adminPassword: 'bench' }, { verifyNodeData: false });
+  const { session } = Session.fromImage(scene.image, { adminPassword: 'bench' });
   const journal = JournalWriter.open({
     dir: join(opts.dir, JOURNAL_DIR),
     follows: { kind: 'empty' },

@@ -5,6 +5,8 @@
  * `.env` text, so tests never touch `process.env`. Flags keep the reference CLI's spellings
  * (`-p`, `-apwd`, `-spwd`, `-t`, `-l`, `-lf`).
  */
+import { DEFAULT_DISK_FREE_WARN_BYTES } from '../store/disk-space.js';
+import { DEFAULT_JOURNAL_RESERVE_BYTES } from '../store/journal-reserve.js';
 import { DEFAULT_JOURNAL_FSYNC, parseJournalFsync, type JournalFsyncPolicy } from '../store/journal-format.js';
 import { ConfigError } from './config-error.js';
 import { parseDotenv } from './dotenv.js';
@@ -37,6 +39,10 @@ export interface Config {
   readonly maxBackups: number;
   /** `--journal-fsync`, JOURNAL_FSYNC: `always`, an interval in ms, or `off` (like redis `appendfsync`). */
   readonly journalFsync: JournalFsyncPolicy;
+  /** `--journal-reserve`, JOURNAL_RESERVE (bytes): disk space held for the journal, so a full disk stops snapshots first; 0 = none. */
+  readonly journalReserveBytes: number;
+  /** `--disk-free-warn`, DISK_FREE_WARN (bytes): a WARN line when free space in DATA_DIR falls below this; 0 = never. */
+  readonly diskFreeWarnBytes: number;
   /** `--send-queue-max-messages`, SEND_QUEUE_MAX_MESSAGES: per client and socket, before it is dropped as too slow. */
   readonly sendQueueMaxMessages: number;
   /** `--send-queue-max-bytes`, SEND_QUEUE_MAX_BYTES: per client and socket, before it is dropped as too slow. */
@@ -77,6 +83,8 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
   saveIntervalS: 120,
   maxBackups: 10,
   journalFsync: DEFAULT_JOURNAL_FSYNC,
+  journalReserveBytes: DEFAULT_JOURNAL_RESERVE_BYTES,
+  diskFreeWarnBytes: DEFAULT_DISK_FREE_WARN_BYTES,
   sendQueueMaxMessages: 10_000,
   sendQueueMaxBytes: 256 * 1024 * 1024,
   maxFrameBytes: 1024 * 1024 * 1024,
@@ -189,6 +197,8 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
   limitSpec('saveIntervalS', 'SAVE_INTERVAL', 0, 7 * 86_400, 'the save interval (s)'),
   limitSpec('maxBackups', 'MAX_BACKUPS', 0, 100_000, 'the number of backups'),
   { key: 'journalFsync', env: 'JOURNAL_FSYNC', flags: ['--journal-fsync'], emptyIsValue: false, parse: parseFsync },
+  limitSpec('journalReserveBytes', 'JOURNAL_RESERVE', 0, 2 ** 40, 'the journal reserve (bytes)'),
+  limitSpec('diskFreeWarnBytes', 'DISK_FREE_WARN', 0, 2 ** 50, 'the low disk space threshold (bytes)'),
   {
     key: 'sendQueueMaxMessages',
     env: 'SEND_QUEUE_MAX_MESSAGES',

@@ -5,7 +5,16 @@
  * not verified, with the reason); `verify` is the command whose exit code judges the directory.
  */
 import { localIsoSeconds } from '../store/file-names.js';
-import { EXIT_OK, EXIT_USAGE, formatBytes, parseDataArgs, withDataDirLock, type DataIo } from './data-command.js';
+import {
+  type DataIo,
+  EXIT_OK,
+  EXIT_USAGE,
+  formatBytes,
+  imageCheckOf,
+  parseDataArgs,
+  sessionOptionsOf,
+  withDataDirLock,
+} from './data-command.js';
 import { inspectDataDir, type FileCheck } from './data-inspect.js';
 
 export const BACKUPS_USAGE = 'usage: multiuser-server backups [--data-dir DIR] [--json]\n';
@@ -37,7 +46,12 @@ export async function runBackups(argv: readonly string[], io: DataIo): Promise<n
     return EXIT_USAGE;
   }
   return withDataDirLock('backups', args.dataDir, io, { create: false }, async () => {
-    const plan = await inspectDataDir(args.dataDir, { checkAll: true, skipJournal: true, stderr: io.stderr });
+    const plan = await inspectDataDir(args.dataDir, {
+      checkAll: true,
+      skipJournal: true,
+      stderr: io.stderr,
+      check: imageCheckOf(sessionOptionsOf(args.config)),
+    });
     const rows = plan.files.map((f) => rowOf(f, plan.loaded?.check === f));
     if (args.flags.has('--json')) {
       io.stdout.write(`${JSON.stringify({ data_dir: args.dataDir, files: rows }, null, 2)}\n`);

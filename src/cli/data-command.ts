@@ -9,9 +9,11 @@ import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 
 import { SessionError } from '../session/errors.js';
+import { Session, type SessionOptions } from '../session/session.js';
 import { acquireDataDirLock, type DataDirLock } from '../store/data-dir-lock.js';
 import { StoreError } from '../store/errors.js';
 import { NODE_STORE_FS, statOrNull } from '../store/fs-port.js';
+import type { ImageCheck } from '../store/snapshot-codec.js';
 import { ConfigError, resolveConfig, type Config } from './config.js';
 
 export { sessionOptionsOf } from './session-options.js';
@@ -154,7 +156,13 @@ export async function withDataDirLock(
   }
 }
 
-/** The session options `serve` builds from the same configuration (its limits decide what a replay accepts). */
+/**
+ * The validation every load path applies to a decoded session file: the session's own checks of
+ * network input, with the limits the server serves with (a file is input, whatever it claims).
+ */
+export function imageCheckOf(options: SessionOptions): ImageCheck {
+  return (image) => Session.checkImage(image, options);
+}
 
 /** `12.3 MB` (1024-based, like `ls -lh`). */
 export function formatBytes(n: number): string {

@@ -12,13 +12,15 @@ import { isAbsolute, resolve } from 'node:path';
 import { NODE_STORE_FS, statOrNull } from '../store/fs-port.js';
 import { StoreError } from '../store/errors.js';
 import {
+  type DataIo,
   EXIT_FAIL,
   EXIT_OK,
   EXIT_USAGE,
   formatBytes,
+  imageCheckOf,
   parseDataArgs,
+  sessionOptionsOf,
   withDataDirLock,
-  type DataIo,
 } from './data-command.js';
 import { inspectDataDir } from './data-inspect.js';
 import { replaySession } from './data-replay.js';
@@ -48,7 +50,11 @@ export async function runExport(argv: readonly string[], io: DataIo): Promise<nu
     if (!force && (await statOrNull(NODE_STORE_FS, out)) !== null) {
       return fail(`${out} already exists; use --force to replace it`);
     }
-    const plan = await inspectDataDir(args.dataDir, { checkAll: false, stderr: io.stderr });
+    const plan = await inspectDataDir(args.dataDir, {
+      checkAll: false,
+      stderr: io.stderr,
+      check: imageCheckOf(sessionOptionsOf(args.config)),
+    });
     if (plan.fatal !== null) {
       return fail(`the server would refuse to load this data directory: ${plan.fatal.error?.message ?? ''}`);
     }

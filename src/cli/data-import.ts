@@ -18,14 +18,15 @@ import { readSnapshotFile, type DecodedSnapshot } from '../store/snapshot-codec.
 import { NODE_STORE_FS, statOrNull } from '../store/fs-port.js';
 import { StoreError } from '../store/errors.js';
 import {
+  type DataIo,
   EXIT_FAIL,
   EXIT_OK,
   EXIT_USAGE,
   formatBytes,
+  imageCheckOf,
   parseDataArgs,
   sessionOptionsOf,
   withDataDirLock,
-  type DataIo,
 } from './data-command.js';
 import { inspectDataDir, type LoadPlan } from './data-inspect.js';
 import { Progress, progressFs } from './data-progress.js';
@@ -64,18 +65,21 @@ export async function runImport(argv: readonly string[], io: DataIo): Promise<nu
   const st = await statOrNull(NODE_STORE_FS, path);
   if (st === null || !st.isFile()) return fail(`${arg} does not exist or is not a file`);
 
+  const options = sessionOptionsOf(args.config);
+  const check = imageCheckOf(options);
   // Decoded before the lock is taken: a damaged file is refused without touching the data directory.
   let decoded: DecodedSnapshot;
   const progress = new Progress(io.stderr, `Reading ${arg}`, 'bytes', st.size);
   try {
-    decoded = await readSnapshotFile(path, { fs: progressFs(NODE_STORE_FS, progress) });
+    decoded = await readSnapshotFile(path, { fs: progressFs(NODE_STORE_FS, progress), check });
     progress.finish();
   } catch (err) {
     if (!(err instanceof StoreError)) throw err;
     const why = err.message.startsWith(`${path}: `) ? err.message.slice(path.length + 2) : err.message;
+    if (err.code === 'STORE_REFUSED') return fail(`${arg} is refused (${why}); nothing was changed`);
     return fail(`${arg} is not a readable session file (${why}); nothing was changed`);
   }
-  const loaded = Session.fromImage(decoded.image, sessionOptionsOf(args.config), { verifyNodeData: true });
+  const loaded = Session.fromImage(decoded.image, options);
   const problems = loaded.effects.filter((e) => e.type === 'log' && (e.level === 'warn' || e.level === 'error'));
   for (const p of problems) if (p.type === 'log') io.stderr.write(`multiuser-server import: warning: ${p.message}\n`);
   const image = loaded.session.exportImage();
@@ -88,7 +92,7 @@ export async function runImport(argv: readonly string[], io: DataIo): Promise<nu
   );
 
   return withDataDirLock('import', args.dataDir, io, { create: true }, async () => {
-    const plan = await inspectDataDir(args.dataDir, { checkAll: false, stderr: io.stderr });
+    const plan = await inspectDataDir(args.dataDir, { checkAll: false, stderr: io.stderr, check });
     const held = describeHeld(plan, args.config, io.stderr);
     if (held !== null && !args.flags.has('--force')) {
       return fail(

@@ -4,7 +4,7 @@
  * tail is cut, no obsolete segment is deleted. The tools report what recovery *will* do instead.
  *
  * Files, in recovery's order: session_snapshot.pkl, then backups/ newest first. A missing file is
- * skipped; a damaged one (STORE_CORRUPT) is passed over; any other error (a newer format, an I/O
+ * skipped; a damaged one (STORE_CORRUPT) or one refused as input (STORE_REFUSED) is passed over; any other error (a newer format, an I/O
  * error, a limit) is where recovery stops and the server refuses to start (`fatal`).
  * The journal: planJournalChain for the loaded snapshot's id, then recovery's reader on each
  * chain segment (`salvage`, never `repair`), with the same gap check between segments.
@@ -13,13 +13,15 @@
 import { join } from 'node:path';
 
 import { listBackups } from '../store/backups.js';
-import { describeCause, StoreError } from '../store/errors.js';
+import { describeCause, isUnloadable, StoreError } from '../store/errors.js';
 import { BACKUPS_DIR, JOURNAL_DIR, JOURNAL_SEGMENT_RE, SNAPSHOT_FILE } from '../store/file-names.js';
 import { NODE_STORE_FS, readdirOrEmpty, statOrNull } from '../store/fs-port.js';
 import { planJournalChain, type SegmentEntry } from '../store/journal-chain.js';
 import type { SegmentHeader } from '../store/journal-format.js';
 import { readJournalSegment, readSegmentHeader, type SegmentRead } from '../store/journal-reader.js';
-import { readSnapshotFile, type DecodedSnapshot } from '../store/snapshot-codec.js';
+import { readMetadataFile } from '../store/metadata-file.js';
+import { findMissingJournalSegment } from '../store/recovery.js';
+import { readSnapshotFile, type DecodedSnapshot, type ImageCheck } from '../store/snapshot-codec.js';
 import type { SnapshotMeta } from '../store/snapshot-pickle.js';
 import { Progress, progressFs, type ProgressOptions } from './data-progress.js';
 
@@ -46,7 +48,7 @@ export interface FileCheck {
   mtimeMs: number;
   /** Null when it does not decode. */
   summary: SnapshotSummary | null;
-  /** STORE_CORRUPT (damaged), or what stops recovery: STORE_FORMAT, STORE_READ_FAILED, STORE_LIMIT. */
+  /** STORE_CORRUPT (damaged), STORE_REFUSED (refused as input), or what stops recovery: STORE_FORMAT, STORE_READ_FAILED, STORE_LIMIT. */
   error: StoreError | null;
 }
 
@@ -56,7 +58,7 @@ export interface SegmentCheck {
   /** `journal/<name>`. */
   file: string;
   /** replay: recovery replays it; obsolete: older than the snapshot, deleted at start; foreign: moved aside, not replayed. */
-  role: 'replay' | 'obsolete' | 'foreign';
+  role: 'replay' | 'obsolete' | 'foreign' | 'missing';
   verdict: Verdict;
   records: number;
   detail: string;
@@ -81,6 +83,8 @@ export interface LoadPlan {
 }
 
 export interface InspectOptions {
+  /** The validation the server applies to every file it loads (`imageCheckOf`). */
+  check: ImageCheck;
   /** Decode every file (`backups`, `verify`), not only up to the one recovery loads. */
   checkAll: boolean;
   /** Leave the journal unread (`backups` lists snapshot files only). */
@@ -103,6 +107,7 @@ export async function checkSnapshotFile(
   path: string,
   file: string,
   kind: 'snapshot' | 'backup',
+  imageCheck: ImageCheck,
   stderr: NodeJS.WritableStream,
   progressOptions?: ProgressOptions,
 ): Promise<{ check: FileCheck; decoded: DecodedSnapshot | null } | null> {
@@ -111,7 +116,7 @@ export async function checkSnapshotFile(
   const check: FileCheck = { file, kind, path, bytes: st.size, mtimeMs: st.mtimeMs, summary: null, error: null };
   const progress = new Progress(stderr, `Reading ${file}`, 'bytes', st.size, progressOptions);
   try {
-    const decoded = await readSnapshotFile(path, { fs: progressFs(NODE_STORE_FS, progress) });
+    const decoded = await readSnapshotFile(path, { fs: progressFs(NODE_STORE_FS, progress), check: imageCheck });
     progress.finish();
     check.summary = summaryOf(decoded, st.mtimeMs);
     return { check, decoded };
@@ -144,12 +149,19 @@ export async function inspectDataDir(dataDir: string, options: InspectOptions): 
   let fatal: FileCheck | null = null;
   for (const c of await candidates(dataDir)) {
     if (!options.checkAll && (loaded !== null || fatal !== null)) break;
-    const r = await checkSnapshotFile(join(dataDir, c.file), c.file, c.kind, options.stderr, options.progress);
+    const r = await checkSnapshotFile(
+      join(dataDir, c.file),
+      c.file,
+      c.kind,
+      options.check,
+      options.stderr,
+      options.progress,
+    );
     if (r === null) continue;
     files.push(r.check);
     if (loaded !== null || fatal !== null) continue; // checked for the report only; drop the image
     if (r.decoded !== null) loaded = { check: r.check, decoded: r.decoded };
-    else if (r.check.error?.code !== 'STORE_CORRUPT') fatal = r.check;
+    else if (!isUnloadable(r.check.error)) fatal = r.check;
   }
   const loadedId = loaded?.decoded.snapshotId ?? null;
   const journal =
@@ -169,6 +181,18 @@ export async function inspectJournal(
   const segments: SegmentCheck[] = [];
   const entries: SegmentEntry[] = [];
   const headerProblems = new Map<string, string>();
+  const metadata = await readMetadataFile(dataDir, NODE_STORE_FS);
+  const missing = await findMissingJournalSegment(NODE_STORE_FS, dataDir, metadata, loadedId);
+  if (missing !== null) {
+    segments.push({
+      file: missing,
+      role: 'missing',
+      verdict: 'fail',
+      records: 0,
+      detail:
+        'MISSING: session_metadata.json says it continues the loaded snapshot; the changes made after that save are lost',
+    });
+  }
   for (const name of (await readdirOrEmpty(NODE_STORE_FS, dir)).sort()) {
     if (!JOURNAL_SEGMENT_RE.test(name)) continue;
     let header: SegmentHeader | null = null;

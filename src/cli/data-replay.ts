@@ -18,6 +18,8 @@ export interface ReplayResult {
   image: SessionImage;
   /** Records replayed (decoded and applied, or skipped with a problem). */
   records: number;
+  /** Records refused as input (a node a client could not have sent): skipped, and also in `problems`. */
+  refused: string[];
   /** Warnings and errors the session logged (skipped nodes, records that did not apply or decode). */
   problems: string[];
 }
@@ -35,6 +37,7 @@ export function replaySession(
 ): ReplayResult {
   const options = sessionOptionsOf(config);
   const problems: string[] = [];
+  const refused: string[] = [];
   const collect = (effects: readonly { type: string; level?: string; message?: string }[]): void => {
     for (const e of effects) {
       if (e.type === 'log' && (e.level === 'warn' || e.level === 'error')) problems.push(e.message ?? '');
@@ -43,15 +46,20 @@ export function replaySession(
   let session: Session;
   if (loaded === null) session = new Session(options);
   else {
-    // Node data of an add-on file is untrusted (clients unpickle it); our own snapshots were checked when accepted.
-    const r = Session.fromImage(loaded.image, options, { verifyNodeData: loaded.meta === null });
+    const r = Session.fromImage(loaded.image, options);
     session = r.session;
     collect(r.effects);
   }
   const progress = new Progress(stderr, 'Replaying the journal', 'records', records.length, progressOptions);
   for (let i = 0; i < records.length; i++) {
     try {
-      collect(session.applyMutation(decodeMutation(records[i], options.limits)));
+      const m = decodeMutation(records[i], options.limits);
+      const why = session.checkMutation(m);
+      if (why === null) collect(session.applyMutation(m));
+      else {
+        refused.push(`Journal record #${i + 1} refused: ${why}`);
+        problems.push(refused[refused.length - 1]);
+      }
     } catch (err) {
       if (!(err instanceof SessionError)) throw err;
       problems.push(`Journal record #${i + 1} not applied: ${err.message}`);
@@ -60,5 +68,5 @@ export function replaySession(
   }
   progress.finish();
   collect(session.finishRecovery());
-  return { image: session.exportImage(), records: records.length, problems };
+  return { image: session.exportImage(), records: records.length, refused, problems };
 }

@@ -17,13 +17,15 @@ import { basename, isAbsolute, join, resolve } from 'node:path';
 import { copyFileAtomic } from '../store/atomic-write.js';
 import { BACKUP_NAME_RE, BACKUPS_DIR, localIsoSeconds, SNAPSHOT_FILE } from '../store/file-names.js';
 import {
+  type DataIo,
   EXIT_FAIL,
   EXIT_OK,
   EXIT_USAGE,
   formatBytes,
+  imageCheckOf,
   parseDataArgs,
+  sessionOptionsOf,
   withDataDirLock,
-  type DataIo,
 } from './data-command.js';
 import { checkSnapshotFile, inspectDataDir, inspectJournal } from './data-inspect.js';
 import { backUpNewSnapshot, setAsideCurrentSession, writeToolMetadata } from './data-set-aside.js';
@@ -55,7 +57,8 @@ export async function runRestore(argv: readonly string[], io: DataIo): Promise<n
   return withDataDirLock('restore', dataDir, io, { create: false }, async () => {
     if (resolve(path) === resolve(dataDir, SNAPSHOT_FILE)) return fail(`${arg} is already the current snapshot`);
     const label = path.startsWith(join(dataDir, BACKUPS_DIR)) ? `${BACKUPS_DIR}/${basename(path)}` : path;
-    const chosen = await checkSnapshotFile(path, label, 'backup', io.stderr);
+    const check = imageCheckOf(sessionOptionsOf(args.config));
+    const chosen = await checkSnapshotFile(path, label, 'backup', check, io.stderr);
     if (chosen === null) return fail(`${label} does not exist (see \`multiuser-server backups\`)`);
     if (chosen.decoded === null || chosen.check.summary === null) {
       return fail(`${label} cannot be restored: ${chosen.check.error?.message ?? 'unreadable'}; nothing was changed`);
@@ -71,7 +74,7 @@ export async function runRestore(argv: readonly string[], io: DataIo): Promise<n
         `saved ${localIsoSeconds(s.savedAtMs)} (${chosen.decoded.meta.reason})`,
     );
 
-    const plan = await inspectDataDir(dataDir, { checkAll: false, stderr: io.stderr });
+    const plan = await inspectDataDir(dataDir, { checkAll: false, stderr: io.stderr, check });
     for (const line of await setAsideCurrentSession(dataDir, plan, {
       reason: 'pre-restore',
       config: args.config,

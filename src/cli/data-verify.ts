@@ -10,13 +10,15 @@
  */
 import { localIsoSeconds } from '../store/file-names.js';
 import {
+  type DataIo,
   EXIT_FAIL,
   EXIT_OK,
   EXIT_USAGE,
   formatBytes,
+  imageCheckOf,
   parseDataArgs,
+  sessionOptionsOf,
   withDataDirLock,
-  type DataIo,
 } from './data-command.js';
 import { inspectDataDir, type FileCheck, type LoadPlan, type Verdict } from './data-inspect.js';
 import { replaySession } from './data-replay.js';
@@ -37,7 +39,11 @@ export async function runVerify(argv: readonly string[], io: DataIo): Promise<nu
       io.stdout.write(`${(verdict === 'INFO' ? verdict : verdict.toUpperCase()).padEnd(5)} ${text}\n`);
     };
     io.stdout.write(`Data directory: ${args.dataDir}\n`);
-    const plan = await inspectDataDir(args.dataDir, { checkAll: true, stderr: io.stderr });
+    const plan = await inspectDataDir(args.dataDir, {
+      checkAll: true,
+      stderr: io.stderr,
+      check: imageCheckOf(sessionOptionsOf(args.config)),
+    });
     for (const f of plan.files) fileLine(f, plan, out);
     if (!plan.files.some((f) => f.kind === 'snapshot') && plan.files.length > 0) {
       out('warn', 'session_snapshot.pkl: missing; the next start uses the newest valid backup');
@@ -59,8 +65,13 @@ export async function runVerify(argv: readonly string[], io: DataIo): Promise<nu
     if (plan.fatal === null && (plan.loaded !== null || plan.journal.records.length > 0)) {
       const r = replaySession(plan.loaded?.decoded ?? null, plan.journal.records, args.config, io.stderr);
       problems = r.problems.length;
-      for (const p of r.problems.slice(0, MAX_PROBLEM_LINES)) out('warn', `replay: ${p}`);
-      if (problems > MAX_PROBLEM_LINES) out('warn', `replay: … and ${problems - MAX_PROBLEM_LINES} more`);
+      for (const why of r.refused) out('fail', `replay: ${why}`);
+      if (r.refused.length > 0) {
+        failures.push(`${r.refused.length} journal record(s) refused as input (the server skips them with an ERROR)`);
+      }
+      const others = r.problems.filter((p) => !r.refused.includes(p));
+      for (const p of others.slice(0, MAX_PROBLEM_LINES)) out('warn', `replay: ${p}`);
+      if (others.length > MAX_PROBLEM_LINES) out('warn', `replay: … and ${others.length - MAX_PROBLEM_LINES} more`);
       const from = plan.loaded === null ? 'an empty session' : plan.loaded.check.file;
       const img = r.image;
       out(

@@ -7,11 +7,11 @@
  * `net/` never imports `store/`: this file builds the hooks `SessionServer` takes (`persist`,
  * `save`) and `serve.ts` hands them over.
  *
- * Journal failures (STYLE.md §8): under JOURNAL_FSYNC=always the persist hook returns the fsync
- * promise, so relays wait for the disk; a failed write or fsync makes the server stop accepting
- * changes (`onRefuse`) until it is restarted. Under the other policies the change stays in memory,
- * is relayed, and a snapshot is requested (at most every JOURNAL_FAILURE_SAVE_GAP_MS) — a durable
- * snapshot ends the journal's failed state.
+ * The persist hook is store/journal-sink.ts (encoding, fsync policy, failures: changes held in
+ * memory and written in order once the journal works again; under JOURNAL_FSYNC=always changes are
+ * refused meanwhile through `onRefuse` / `onResume`). A full disk: the journal reserve
+ * (journal-reserve.ts) is released to the journal, snapshots check free space first and fail
+ * (snapshot-writer.ts), and the disk monitor (disk-space.ts) warns when free space runs low.
  */
 import { join, resolve } from 'node:path';
 
@@ -19,11 +19,20 @@ import type { Logger } from '../net/logger.js';
 import type { Effect } from '../session/events.js';
 import { decodeMutation, encodeMutationParts } from '../session/mutation-codec.js';
 import type { Mutation } from '../session/mutation.js';
+import type { SessionImage } from '../session/session-image.js';
 import { Session, type SessionOptions } from '../session/session.js';
 import { acquireDataDirLock, type DataDirLock } from '../store/data-dir-lock.js';
-import { describeCause, type StoreError } from '../store/errors.js';
-import { JOURNAL_DIR } from '../store/file-names.js';
-import type { StoreFs } from '../store/fs-port.js';
+import { describeCause } from '../store/errors.js';
+import {
+  DEFAULT_DISK_FREE_WARN_BYTES,
+  DiskSpaceMonitor,
+  formatSpace,
+  type DiskSpaceStatus,
+} from '../store/disk-space.js';
+import { JournalReserve, DEFAULT_JOURNAL_RESERVE_BYTES } from '../store/journal-reserve.js';
+import { JournalSink, type JournalSinkStatus } from '../store/journal-sink.js';
+import { JOURNAL_DIR, JOURNAL_RESERVE_FILE } from '../store/file-names.js';
+import { NODE_STORE_FS, statOrNull, type StoreFs } from '../store/fs-port.js';
 import type { JournalFsyncPolicy } from '../store/journal-format.js';
 import { JournalWriter } from '../store/journal-writer.js';
 import * as msg from '../store/log-messages.js';
@@ -40,6 +49,10 @@ export interface PersistenceOptions {
   maxBackups: number;
   /** `JOURNAL_FSYNC`. */
   journalFsync: JournalFsyncPolicy;
+  /** `JOURNAL_RESERVE` in bytes (default DEFAULT_JOURNAL_RESERVE_BYTES; 0 = none). */
+  journalReserveBytes?: number;
+  /** `DISK_FREE_WARN` in bytes (default DEFAULT_DISK_FREE_WARN_BYTES; 0 = never warn). */
+  diskFreeWarnBytes?: number;
   session: SessionOptions;
   logger: Logger;
   serverVersion: string;
@@ -62,8 +75,10 @@ function logEffects(logger: Logger, effects: readonly Effect[]): void {
 }
 
 export class Persistence {
-  /** Called once when the journal fails under `always`: the server must stop accepting changes. */
+  /** Called when the journal fails under `always`: the server must stop accepting changes. */
   onRefuse: (reason: string) => void = () => undefined;
+  /** Called when the journal works again after `onRefuse`: changes may be accepted again. */
+  onResume: () => void = () => undefined;
 
   private timer: NodeJS.Timeout | null = null;
   /**
@@ -81,11 +96,15 @@ export class Persistence {
     readonly session: Session,
     readonly dataDir: string,
     private readonly journal: JournalWriter,
+    private readonly sink: JournalSink,
+    private readonly disk: DiskSpaceMonitor,
     private readonly writer: SnapshotWriter,
     private readonly lock: DataDirLock,
     private readonly opts: PersistenceOptions,
     /** Counters captured by saves whose outcome is not handled yet, oldest first (saves run one at a time). */
     private readonly captured: number[],
+    /** The journal reserve being written (awaited before the lock is released). */
+    private readonly reserving: Promise<void>,
   ) {}
 
   /**
@@ -101,21 +120,44 @@ export class Persistence {
     let journal: JournalWriter | null = null;
     try {
       log.info(msg.logDataDir(dataDir, opts.journalFsync, opts.maxBackups));
-      const recovered = await loadNewestValid(dataDir, log, { fs });
+      // Every file is checked as network input, whatever it claims to be: a refused one goes to corrupt/.
+      const check = (image: SessionImage): string | null => Session.checkImage(image, opts.session);
+      const recovered = await loadNewestValid(dataDir, log, { fs, check });
       let session: Session;
       if (recovered.image === null) {
         session = new Session(opts.session);
       } else {
-        // Our own snapshots were validated when their nodes were accepted; an add-on file was not.
-        const verifyNodeData = recovered.source?.meta === null;
-        const made = Session.fromImage(recovered.image, opts.session, { verifyNodeData });
+        const made = Session.fromImage(recovered.image, opts.session);
         session = made.session;
         logEffects(log, made.effects);
       }
       const replayed = replayJournal(session, recovered.journal.records, opts.session, log);
 
+      const reserve = new JournalReserve({
+        dataDir,
+        bytes: opts.journalReserveBytes ?? DEFAULT_JOURNAL_RESERVE_BYTES,
+        fs,
+        log,
+      });
+      // In the background: a first start writes the whole reserve, which must not delay serving.
+      const reserving = reserve.allocate().then((reserved) => {
+        if (reserved > 0) log.info(`Journal reserve: ${formatSpace(reserved)} held in ${JOURNAL_RESERVE_FILE}`);
+      });
+      const disk = new DiskSpaceMonitor({
+        dataDir,
+        warnBelowBytes: opts.diskFreeWarnBytes ?? DEFAULT_DISK_FREE_WARN_BYTES,
+        fs,
+        log,
+        onCheck: async (s) => {
+          // The reserve comes back once the disk has room for it twice over.
+          if (s.freeBytes !== null) await reserve.refill(s.freeBytes, reserve.releasedBytes);
+          await persistence.current?.checkJournalPresent();
+        },
+      });
+      await disk.check();
+
       const captured: number[] = [];
-      const persistence: { current: Persistence | null } = { current: null };
+      const persistence: { current: Persistence | null; sink: JournalSink | null } = { current: null, sink: null };
       journal = JournalWriter.open({
         dir: join(dataDir, JOURNAL_DIR),
         follows: recovered.journal.follows,
@@ -124,8 +166,18 @@ export class Persistence {
         fs,
         log,
         serverVersion: opts.serverVersion,
-        onError: (e) => persistence.current?.journalFailed(e),
+        onError: (e) => persistence.sink?.journalFailed(e),
+        onNoSpace: () => reserve.release(),
       });
+      const sink = new JournalSink({
+        journal,
+        policy: opts.journalFsync,
+        log,
+        onRefuse: (reason) => persistence.current?.onRefuse(reason),
+        onResume: () => persistence.current?.onResume(),
+        requestSave: () => persistence.current?.requestJournalSave(),
+      });
+      persistence.sink = sink;
       // Locks of users who are gone go back to COMMON, journaled like any accepted change.
       for (const e of session.finishRecovery()) {
         if (e.type === 'persist') journal.append(encodeMutationParts(e.mutation));
@@ -148,9 +200,14 @@ export class Persistence {
         maxBackups: opts.maxBackups,
         fs,
         lastKnownNodeCount: recovered.lastKnownNodeCount,
+        lastSnapshotBytes: recovered.source?.compressedBytes ?? 0,
+        space: { lastFreeBytes: () => disk.status.freeBytes, keepBytes: () => reserve.releasedBytes },
+        onCapture: (id) => sink.snapshotCaptured(id),
+        onSaved: (id, ok) => sink.snapshotSaved(id, ok),
       });
-      const p = new Persistence(session, dataDir, journal, writer, lock, opts, captured);
+      const p = new Persistence(session, dataDir, journal, sink, disk, writer, lock, opts, captured, reserving);
       persistence.current = p;
+      disk.start();
       return p;
     } catch (e) {
       await journal?.close().catch(() => undefined);
@@ -159,22 +216,20 @@ export class Persistence {
     }
   }
 
-  /**
-   * The `persist` hook for `SessionServer`: appends the mutation (synchronously) and, under
-   * `always`, returns the fsync promise the relays must wait for.
-   */
-  readonly persist = (mutation: Mutation): void | Promise<void> => {
-    if (this.opts.journalFsync === 'always') {
-      this.journal.append(encodeMutationParts(mutation));
-      return this.journal.waitDurable();
-    }
-    try {
-      this.journal.append(encodeMutationParts(mutation));
-    } catch {
-      // Logged by journalFailed (once); the change is in memory and goes into the next snapshot.
-      this.requestJournalSave();
-    }
-  };
+  /** The `persist` hook for `SessionServer` (journal-sink.ts). */
+  get persist(): (mutation: Mutation) => void | Promise<void> {
+    return this.sink.persist;
+  }
+
+  /** Free space in DATA_DIR as last checked (for the admin page and metrics). */
+  get diskSpace(): DiskSpaceStatus {
+    return this.disk.status;
+  }
+
+  /** Whether the journal is writable, and how many changes are held only in memory. */
+  get journalStatus(): JournalSinkStatus {
+    return this.sink.status;
+  }
 
   /** Requests a snapshot (coalesced); the outcome is logged by the writer. Never rejects. */
   save(reason: string): Promise<SaveOutcome> {
@@ -185,6 +240,8 @@ export class Persistence {
       void outcome.then((o) => {
         const counter = this.captured.shift() ?? -1;
         this.savedCounter = o.ok ? counter : -1;
+        // A save changes free space the most: the low-space warning follows it at once.
+        void this.disk.check();
       });
     }
     return outcome;
@@ -218,17 +275,25 @@ export class Persistence {
     if (this.closed) return true;
     this.closed = true;
     if (this.timer !== null) clearInterval(this.timer);
+    this.disk.stop();
     let ok = true;
     await this.writer.idle();
     if (this.dirty || this.session.nodeCount > 0) ok = (await this.save(SAVE_REASON_SHUTDOWN)).ok;
     else this.opts.logger.info(msg.LOG_SHUTDOWN_SAVE_SKIPPED);
     await this.writer.idle();
+    await this.sink.retry();
+    const held = this.sink.close();
+    if (held > 0) {
+      ok = false;
+      this.opts.logger.error(`${held} change(s) held in memory could not be written to the journal or a snapshot`);
+    }
     try {
       await this.journal.close();
     } catch (e) {
       ok = false;
       this.opts.logger.error(`Closing the journal failed: ${describeCause(e)}`);
     }
+    await this.reserving;
     await this.lock.release();
     return ok;
   }
@@ -237,8 +302,11 @@ export class Persistence {
   async abort(): Promise<void> {
     this.closed = true;
     if (this.timer !== null) clearInterval(this.timer);
+    this.disk.stop();
+    this.sink.close();
     await this.writer.idle();
     await this.journal.close().catch(() => undefined);
+    await this.reserving;
     await this.lock.release();
   }
 
@@ -250,17 +318,24 @@ export class Persistence {
     void this.save(SAVE_REASON_AUTO);
   }
 
-  private journalFailed(error: StoreError): void {
-    if (this.opts.journalFsync === 'always') {
-      this.opts.logger.error(msg.logJournalFailedRefusing(error.message));
-      this.onRefuse(`the journal cannot be written (${error.message})`);
-      return;
-    }
-    this.opts.logger.error(msg.logJournalFailedSaving(error.message));
+  /**
+   * The active journal segment was deleted while the server runs: what it holds exists only in
+   * memory now (appends go to a file nobody can read). A snapshot makes it durable again, and its
+   * capture starts a new segment.
+   */
+  async checkJournalPresent(): Promise<void> {
+    const segment = this.journal.position.segment;
+    if (this.closed || (await statOrNull(this.opts.fs ?? NODE_STORE_FS, join(this.dataDir, segment))) !== null) return;
+    if (this.journal.position.segment !== segment) return; // rotated meanwhile
+    this.opts.logger.error(
+      `Journal segment ${segment} was DELETED while the server runs: its changes are only in memory; saving a snapshot`,
+    );
+    this.lastJournalSaveMs = -Infinity;
     this.requestJournalSave();
   }
 
-  private requestJournalSave(): void {
+  /** A snapshot because the journal failed (a durable one covers what is held in memory); rate-limited. */
+  requestJournalSave(): void {
     const now = Date.now();
     if (this.closed || now - this.lastJournalSaveMs < JOURNAL_FAILURE_SAVE_GAP_MS) return;
     if (this.writer.queuedReason !== null) return; // a save that captures later is already waiting
@@ -284,6 +359,12 @@ function replayJournal(
     } catch (e) {
       // Its checksum matched, so this is not damage but a record this build cannot read: keep going.
       log.error(msg.logJournalRecordSkipped(i, describeCause(e)));
+      continue;
+    }
+    const refused = session.checkMutation(m);
+    if (refused !== null) {
+      // A journal is input too: a record a client could not have sent is never served.
+      log.error(msg.logJournalRecordRefused(i, refused));
       continue;
     }
     logEffects(log, session.applyMutation(m));

@@ -84,6 +84,7 @@ async function startServer(config: Config, logger: ServerLogger, persistence: Pe
     tuning: { maxFrameBytes: config.maxFrameBytes },
   });
   persistence.onRefuse = (reason) => server.stopAccepting(reason);
+  persistence.onResume = () => server.resumeAccepting();
   return server;
 }
 
@@ -96,6 +97,8 @@ async function openPersistence(config: Config, logger: ServerLogger, cwd: string
       saveIntervalS: config.saveIntervalS,
       maxBackups: config.maxBackups,
       journalFsync: config.journalFsync,
+      journalReserveBytes: config.journalReserveBytes,
+      diskFreeWarnBytes: config.diskFreeWarnBytes,
       session: sessionOptionsOf(config),
       logger,
       serverVersion: serverVersion(),

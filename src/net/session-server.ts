@@ -5,7 +5,9 @@
  */
 import type { Router } from 'zeromq';
 
+import { decodeTypeFrame } from '../protocol/frame-decoder.js';
 import { DEFAULT_PROTOCOL_LIMITS } from '../protocol/limits.js';
+import { MessageType } from '../protocol/message-types.js';
 import type { Channel, ClientId, Effect, LogLevel, SessionEvent } from '../session/events.js';
 import {
   ChannelSender,
@@ -176,14 +178,22 @@ export class SessionServer {
   }
 
   /**
-   * Stops handing command and data messages to the session, for good (dropped, counted, logged
-   * rate-limited); heartbeats and ticks go on, so clients stay connected. For a journal failure
-   * under JOURNAL_FSYNC=always: nothing is accepted that cannot be made durable (STYLE.md §8).
+   * Stops handing messages that change the session to it (dropped, counted, logged rate-limited)
+   * until `resumeAccepting`; logins, joins, heartbeats and ticks go on, so clients stay connected
+   * and can still join. For a journal failure under JOURNAL_FSYNC=always: nothing is accepted that
+   * cannot be made durable (STYLE.md §8).
    */
   stopAccepting(reason: string): void {
     if (this.refusing !== null) return;
     this.refusing = reason;
-    this.logger.error(`No longer accepting changes: ${reason}. Restart the server once the cause is fixed.`);
+    this.logger.error(`No longer accepting changes: ${reason}. Logins, joins and heartbeats go on.`);
+  }
+
+  /** Accepts changes again after `stopAccepting` (the journal works again). */
+  resumeAccepting(): void {
+    if (this.refusing === null) return;
+    this.refusing = null;
+    this.logger.info('Accepting changes again: the journal can be written');
   }
 
   /** Why changes are refused (`stopAccepting`), or null. */
@@ -291,7 +301,7 @@ export class SessionServer {
     this.dispatching = true;
     try {
       for (let e = this.pending.shift(); e !== undefined; e = this.pending.shift()) {
-        if (this.refusing !== null && e.type === 'message' && e.channel !== 'heartbeat') {
+        if (this.refusing !== null && e.type === 'message' && isChangeMessage(e.channel, e.frames)) {
           this.refused++;
           this.writeLog('error', `Dropped a ${e.channel} message: ${this.refusing}`, 'net:refusing');
           continue;
@@ -408,4 +418,23 @@ function describe(err: unknown): string {
     return code === undefined ? err.message : `${code}: ${err.message}`;
   }
   return String(err);
+}
+
+/** Command types that change the session: init, delete, lock changes, metadata (chat, tasks). */
+const CHANGE_COMMANDS: ReadonlySet<number> = new Set([
+  MessageType.ServerSnapshot,
+  MessageType.Delete,
+  MessageType.Right,
+  MessageType.UpdateUserMetadata,
+]);
+
+/** Whether a message would change the session (every data message; the command types above). */
+function isChangeMessage(channel: Channel, frames: readonly Uint8Array[]): boolean {
+  if (channel === 'data') return true;
+  if (channel !== 'command' || frames.length === 0) return false;
+  try {
+    return CHANGE_COMMANDS.has(decodeTypeFrame(frames[0], DEFAULT_PROTOCOL_LIMITS));
+  } catch {
+    return false; // the session refuses it anyway
+  }
 }

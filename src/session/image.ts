@@ -23,17 +23,10 @@ import { archiveAdditionsOf, checkChatMessage, checkTask } from './archive-updat
 import type { SessionContext } from './context.js';
 import { sessionError } from './errors.js';
 import { acceptMutation, applyMutation, type Mutation } from './mutation.js';
+import { checkMetadataMerge } from './metadata.js';
 import { checkNodeData } from './node-validation.js';
 import type { SessionImage, SessionImageNode } from './session-image.js';
-
-export interface ImportOptions {
-  /**
-   * Decode every node's data and refuse what is not a plain pickle of a dict (node-validation.ts),
-   * as for data received from clients: an imported `.db` file is untrusted, and clients unpickle
-   * node data without restriction. Default true; `store/` may skip it for its own checksummed snapshots.
-   */
-  verifyNodeData?: boolean;
-}
+import { UserEntry } from './users.js';
 
 /**
  * The current state as an image. Shares no mutable container with the session (metadata and the
@@ -74,8 +67,8 @@ export function exportImage(ctx: SessionContext): SessionImage {
   };
 }
 
-/** The image node as a validated Node mutation owned by COMMON, or why it is skipped. */
-function nodeMutation(ctx: SessionContext, node: SessionImageNode, verify: boolean): Mutation | string {
+/** The image node as a validated Node mutation owned by COMMON, or why it is refused. */
+function nodeMutation(ctx: SessionContext, node: SessionImageNode): Mutation | string {
   let decoded: Node;
   try {
     const frames = [
@@ -89,10 +82,8 @@ function nodeMutation(ctx: SessionContext, node: SessionImageNode, verify: boole
   } catch (err) {
     return `not a valid node (${String((err as { code?: unknown }).code)})`;
   }
-  if (verify) {
-    const check = checkNodeData(ctx, decoded.dataBytes);
-    if (!check.ok) return check.reason;
-  }
+  const check = checkNodeData(ctx, decoded.dataBytes);
+  if (!check.ok) return check.reason;
   return {
     type: 'node',
     uuid: decoded.uuid,
@@ -103,13 +94,13 @@ function nodeMutation(ctx: SessionContext, node: SessionImageNode, verify: boole
   };
 }
 
-function importNodes(ctx: SessionContext, image: SessionImage, verify: boolean): void {
+function importNodes(ctx: SessionContext, image: SessionImage): void {
   let skipped = 0;
   for (const node of image.nodes) {
     const m =
       ctx.store.size >= ctx.limits.maxNodes && !ctx.store.has(node.uuid)
         ? `the store holds the maximum of ${ctx.limits.maxNodes} nodes`
-        : nodeMutation(ctx, node, verify);
+        : nodeMutation(ctx, node);
     if (typeof m === 'string') {
       skipped += 1;
       ctx.out.log('warn', `Restored node ${String(node.uuid).slice(0, 64)} skipped: ${m}`, 'import');
@@ -163,14 +154,16 @@ function importUsers(ctx: SessionContext, image: SessionImage): void {
 
 /**
  * Loads an image into a session that has nothing yet (no client, node, user or archive; else
- * `SessionError` `SESSION_NOT_EMPTY`). Items that do not pass the checks are skipped with a log;
+ * `SessionError` `SESSION_NOT_EMPTY`). Every node is checked as network input, whatever the file
+ * claims to be (`checkImage`; the store refuses a whole file that fails it before it gets here).
+ * Items that do not pass the checks are skipped with a log;
  * everything else is applied. `changeCounter` is 0 afterwards: the session equals what is on disk.
  */
-export function importImage(ctx: SessionContext, image: SessionImage, options: ImportOptions = {}): void {
+export function importImage(ctx: SessionContext, image: SessionImage): void {
   if (ctx.clients.size > 0 || ctx.store.size > 0 || ctx.users.size > 0 || !ctx.archive.isEmpty) {
     throw sessionError('SESSION_NOT_EMPTY', 'an image can only be imported into a fresh session');
   }
-  importNodes(ctx, image, options.verifyNodeData ?? true);
+  importNodes(ctx, image);
   importArchive(ctx, image);
   importUsers(ctx, image);
   if (image.initialized === true || ctx.store.size > 0) applyMutation(ctx, { type: 'init-done' });
@@ -196,4 +189,68 @@ export function finishRecovery(ctx: SessionContext): void {
     ctx.out.log('info', `Released ${ids.length} lock(s) of ${owner} to COMMON: not connected after the restore`);
   }
   if (ctx.phase === 'WAITING' && ctx.store.size > 0) acceptMutation(ctx, { type: 'init-done' });
+}
+
+/** A node id as it appears in messages about a loaded file: quoted, bounded. */
+function nodeLabel(uuid: unknown): string {
+  return `node ${JSON.stringify(String(uuid).slice(0, 64))}`;
+}
+
+/**
+ * Why `image` must not be loaded, naming the first offending item, or null. Every node, its
+ * dependency list and every user record's metadata are checked exactly as if a client had sent
+ * them (the frame codec, `checkNodeData`, `checkMetadataMerge`): a session file is input, and
+ * clients unpickle what we serve from it. Whatever the file claims to be — our own snapshot or
+ * an add-on export — since anyone who can write to the disk can forge our keys.
+ */
+export function checkImage(ctx: SessionContext, image: SessionImage): string | null {
+  for (const node of image.nodes) {
+    const m = nodeMutation(ctx, node);
+    if (typeof m === 'string') return `${nodeLabel(node.uuid)}: ${m}`;
+  }
+  if (image.users instanceof PyDict) {
+    for (const [name, record] of image.users.entries()) {
+      const metadata = record instanceof PyDict ? record.get('metadata') : undefined;
+      if (metadata === undefined) continue;
+      const who = `user ${JSON.stringify(String(name).slice(0, 64))}`;
+      if (!(metadata instanceof PyDict)) return `${who}: metadata is not a dict`;
+      const sizes = checkMetadataMerge(ctx, new UserEntry(String(name), false), metadata);
+      if (typeof sizes === 'string') return `${who}: ${sizes}`;
+    }
+  }
+  return null;
+}
+
+/**
+ * Why a decoded journal record must not be replayed, or null: the checks its live handler made
+ * before accepting it (node data, metadata bounds, archive items), made again, because a journal
+ * file is input too. Dependency lists and node frames were decoded by the frame codec in
+ * `decodeMutation`; a Commit's delta is validated when it is applied (commit-apply.ts).
+ */
+export function checkLoadedMutation(ctx: SessionContext, m: Mutation): string | null {
+  switch (m.type) {
+    case 'node': {
+      const check = checkNodeData(ctx, m.dataBytes);
+      return check.ok ? null : `${nodeLabel(m.uuid)}: ${check.reason}`;
+    }
+    case 'metadata': {
+      const entry = ctx.users.get(m.name) ?? new UserEntry(m.name, false);
+      const sizes = checkMetadataMerge(ctx, entry, m.data);
+      return typeof sizes === 'string' ? `metadata of ${JSON.stringify(m.name.slice(0, 64))}: ${sizes}` : null;
+    }
+    case 'chat':
+      for (const item of m.messages) {
+        const checked = checkChatMessage(ctx.limits, item);
+        if (typeof checked === 'string') return `chat: ${checked}`;
+      }
+      return null;
+    case 'tasks':
+      for (const [id, task] of m.put.entries()) {
+        const checked = checkTask(ctx.limits, id, task);
+        if (typeof checked === 'string') return `tasks: ${checked}`;
+      }
+      return null;
+    default:
+      return null;
+  }
 }

@@ -16,7 +16,6 @@ export { EMPTY_STORE_PLACEHOLDER_ID } from './snapshot.js';
 export * from './log-messages.js';
 export { CHAT_KEY, DELETED_TASKS_KEY, TASKS_KEY, type ArchiveLimits } from './archive.js';
 export { SessionError, type SessionErrorCode } from './errors.js';
-export type { ImportOptions } from './image.js';
 export type { Mutation, MutationType } from './mutation.js';
 export { decodeMutation, encodeMutation, encodeMutationParts, MUTATION_FORMAT_VERSION } from './mutation-codec.js';
 export { DEFAULT_PY_JSON_LIMITS, pyJsonDumps, pyJsonLoads, type PyJsonLimits } from './py-json.js';

@@ -25,7 +25,7 @@ import type { ClientRecord } from './clients.js';
 import { reject, relayFrames, type SessionContext } from './context.js';
 import type { ClientId } from './events.js';
 import { acceptMutation } from './mutation.js';
-import { UserBook } from './users.js';
+import { UserBook, type UserEntry } from './users.js';
 
 export function handleMetadata(ctx: SessionContext, from: ClientId, msg: UpdateUserMetadata): void {
   const record = ctx.clients.get(from) as ClientRecord;
@@ -33,19 +33,9 @@ export function handleMetadata(ctx: SessionContext, from: ClientId, msg: UpdateU
     reject(ctx, 'malformed', from, `Metadata from ${record.id} ignored: data is not a dict`);
     return;
   }
-  const entry = record.entry;
-  const sizes: number[] = [];
-  let total = entry.metadataBytes;
-  let keys = entry.metadata.size;
-  for (const [key, value] of msg.data.entries()) {
-    const size = UserBook.sizeOf(value);
-    const old = entry.metadataSizes.get(key);
-    if (old === undefined) keys += 1;
-    total += size - Number(old ?? 0n);
-    sizes.push(size);
-  }
-  if (total > ctx.limits.maxMetadataBytes || keys > ctx.limits.maxMetadataKeys) {
-    reject(ctx, 'metadata', from, `Metadata from ${record.id} refused: merged metadata would exceed its bounds`);
+  const sizes = checkMetadataMerge(ctx, record.entry, msg.data);
+  if (typeof sizes === 'string') {
+    reject(ctx, 'metadata', from, `Metadata from ${record.id} refused: ${sizes}`);
     return;
   }
   // Computed against the metadata merged so far, so an unchanged value is not parsed again.
@@ -55,4 +45,26 @@ export function handleMetadata(ctx: SessionContext, from: ClientId, msg: UpdateU
   // The owner frame is the sender's name, never the archive entry's: Auth refuses that name (§7.4).
   const [type, , data] = relayFrames(msg);
   ctx.out.send('command', ctx.clients.others(from), [type, encodeTextFrame(record.id, 1), data]);
+}
+
+/**
+ * The pickled size of each value of `data` in order, or why merging it into `entry` is refused:
+ * the merged metadata would exceed `maxMetadataBytes` or `maxMetadataKeys`. Also what a loaded
+ * file's metadata must pass (image.ts), so a file cannot hold what a client could not send.
+ */
+export function checkMetadataMerge(ctx: SessionContext, entry: UserEntry, data: PyDict): number[] | string {
+  const sizes: number[] = [];
+  let total = entry.metadataBytes;
+  let keys = entry.metadata.size;
+  for (const [key, value] of data.entries()) {
+    const size = UserBook.sizeOf(value);
+    const old = entry.metadataSizes.get(key);
+    if (old === undefined) keys += 1;
+    total += size - Number(old ?? 0n);
+    sizes.push(size);
+  }
+  if (total > ctx.limits.maxMetadataBytes || keys > ctx.limits.maxMetadataKeys) {
+    return 'merged metadata would exceed its bounds';
+  }
+  return sizes;
 }

@@ -22,7 +22,7 @@ import { handleCommit, handleNode } from './data.js';
 import type { Channel, ClientId, Effect, SessionEvent } from './events.js';
 import { handleHeartbeat, tickHeartbeat } from './heartbeat.js';
 import { HeartbeatTable } from './heartbeat-table.js';
-import { exportImage, finishRecovery, importImage, type ImportOptions } from './image.js';
+import { checkImage, checkLoadedMutation, exportImage, finishRecovery, importImage } from './image.js';
 import { handleServerSnapshot } from './init.js';
 import { handleAdminKick, handleKick, removeClient } from './leave.js';
 import { protocolLimitsOf, resolveSessionLimits, type SessionLimits } from './limits.js';
@@ -210,18 +210,30 @@ export class Session {
    * chat and tasks; ACTIVE when it has nodes. Returns log effects for what was skipped. Throws
    * `SessionError` `SESSION_NOT_EMPTY` when the session already has clients, nodes or users.
    */
-  importImage(image: SessionImage, options?: ImportOptions): Effect[] {
-    return this.run(() => importImage(this.ctx, image, options));
+  importImage(image: SessionImage): Effect[] {
+    return this.run(() => importImage(this.ctx, image));
+  }
+
+  /**
+   * Why `image` must not be loaded (node data, dependency lists and metadata checked as network
+   * input, image.ts `checkImage`), or null. Every load path calls it, with the limits it serves with.
+   */
+  static checkImage(image: SessionImage, options: SessionOptions): string | null {
+    return checkImage(new Session(options).ctx, image);
+  }
+
+  /**
+   * Why a decoded journal record must not be replayed onto this session (image.ts
+   * `checkLoadedMutation`), or null. Call it before `applyMutation` for every replayed record.
+   */
+  checkMutation(mutation: Mutation): string | null {
+    return checkLoadedMutation(this.ctx, mutation);
   }
 
   /** A session restored from an image (startup): `new Session(options)` + `importImage`. */
-  static fromImage(
-    image: SessionImage,
-    options: SessionOptions,
-    importOptions?: ImportOptions,
-  ): { session: Session; effects: Effect[] } {
+  static fromImage(image: SessionImage, options: SessionOptions): { session: Session; effects: Effect[] } {
     const session = new Session(options);
-    const effects = session.importImage(image, importOptions);
+    const effects = session.importImage(image);
     return { session, effects };
   }
 

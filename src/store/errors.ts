@@ -6,6 +6,7 @@ export type StoreErrorCode =
   | 'STORE_WRITE_FAILED' // a durable write failed at `step`; the previous file is intact
   | 'STORE_READ_FAILED' // a file could not be read (I/O error, not damage)
   | 'STORE_CORRUPT' // a file is damaged: truncated, bit-flipped, bad pickle or structure, journal corruption
+  | 'STORE_REFUSED' // a well-formed file whose content is refused as input (a global in a pickle, a node a client could not send)
   | 'STORE_FORMAT' // a well-formed file of a newer format version than this server knows
   | 'STORE_NOT_FOUND' // the file does not exist
   | 'STORE_EXISTS' // the target of a no-replace write already exists
@@ -26,7 +27,8 @@ export type WriteStep =
   | 'link'
   | 'fsync-dir'
   | 'truncate'
-  | 'unlink';
+  | 'unlink'
+  | 'space'; // refused before writing: not enough free space (snapshots never take the journal's space)
 
 export class StoreError extends Error {
   constructor(
@@ -78,4 +80,9 @@ export function errnoOf(e: unknown): string | undefined {
 export function describeCause(e: unknown): string {
   if (e instanceof Error) return e.message;
   return String(e);
+}
+
+/** A file recovery passes over (moved to corrupt/ at startup) rather than stopping at: damaged or refused. */
+export function isUnloadable(e: unknown): boolean {
+  return e instanceof StoreError && (e.code === 'STORE_CORRUPT' || e.code === 'STORE_REFUSED');
 }

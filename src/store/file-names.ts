@@ -21,6 +21,8 @@ export const LOCK_FILE = 'server.lock';
 export const BACKUPS_DIR = 'backups';
 export const JOURNAL_DIR = 'journal';
 export const CORRUPT_DIR = 'corrupt';
+/** Disk space held for the journal (journal-reserve.ts): released when the journal hits a full disk. */
+export const JOURNAL_RESERVE_FILE = 'journal.reserve';
 
 /** Suffix of every temporary file: `<target name>.<pid>.<counter>.tmp`, next to its target. */
 export const TEMP_SUFFIX = '.tmp';

@@ -18,6 +18,13 @@ export interface StoreStats {
   isDirectory(): boolean;
 }
 
+/** Space on the file system holding a path (`statfs`), in bytes. */
+export interface StoreSpace {
+  /** Available to an unprivileged writer (`bavail`). */
+  freeBytes: number;
+  totalBytes: number;
+}
+
 export interface StoreFileHandle {
   readonly fd: number;
   /** Writes `length` bytes of `buffer` from `offset`; may write fewer (callers loop). */
@@ -45,6 +52,7 @@ export interface StoreFs {
   copyFile(from: string, to: string): Promise<void>;
   truncate(path: string, length: number): Promise<void>;
   utimes(path: string, atimeMs: number, mtimeMs: number): Promise<void>;
+  statfs(path: string): Promise<StoreSpace>;
 
   openSync(path: string, flags: string): number;
   /** pwritev: writes the buffers at `position`; returns the bytes written (may be fewer). */
@@ -84,6 +92,10 @@ export const NODE_STORE_FS: StoreFs = {
   copyFile: (from, to) => fsp.copyFile(from, to, fsConstants.COPYFILE_EXCL),
   truncate: (path, length) => fsp.truncate(path, length),
   utimes: (path, atimeMs, mtimeMs) => fsp.utimes(path, atimeMs / 1000, mtimeMs / 1000),
+  statfs: async (path) => {
+    const s = await fsp.statfs(path);
+    return { freeBytes: s.bavail * s.bsize, totalBytes: s.blocks * s.bsize };
+  },
 
   openSync: (path, flags) => fs.openSync(path, flags),
   writevSync: (fd, buffers, position) => fs.writevSync(fd, buffers as Uint8Array[], position),

@@ -8,9 +8,11 @@
  * - an interval in ms (default 100): a timer fsyncs what was appended since the last one.
  * - `off`: the OS decides (fsync only at rotation and close).
  *
- * A failed write or fsync puts the writer in a failed state: `append` throws
- * `STORE_JOURNAL_FAILED` from then on (under `always` the caller must stop accepting mutations,
- * STYLE.md §8), until a snapshot captured after the failure is durable (`dropBefore`).
+ * A write that fails for lack of space first asks `onNoSpace` (the journal reserve,
+ * journal-reserve.ts) to free space and retries once. A failed write or fsync puts the writer in a
+ * failed state: `append` throws `STORE_JOURNAL_FAILED` from then on (journal-sink.ts holds the
+ * changes in memory meanwhile), until `tryResume` succeeds or a snapshot captured after the
+ * failure is durable (`dropBefore`).
  *
  * Rotation happens at snapshot capture, in the same synchronous step as the capture, so no
  * mutation falls between the snapshot and its journal: the new segment is named by the new
@@ -20,7 +22,7 @@
 import { join } from 'node:path';
 
 import { fsyncDir } from './atomic-write.js';
-import { describeCause, storeError, StoreError, type WriteStep } from './errors.js';
+import { describeCause, errnoOf, storeError, StoreError, type WriteStep } from './errors.js';
 import { journalSegmentName } from './file-names.js';
 import { NODE_STORE_FS, type StoreFs } from './fs-port.js';
 import {
@@ -50,8 +52,10 @@ export interface JournalWriterOptions {
   /** Clock for segment ids and headers (ms since the epoch). */
   now?: () => number;
   maxRecordBytes?: number;
-  /** Called once when the writer enters the failed state (any policy). */
+  /** Called when the writer enters the failed state (any policy); not for a failed `tryResume`. */
   onError?: (error: StoreError) => void;
+  /** A write failed with ENOSPC: free space if possible (synchronously) and return true to retry once. */
+  onNoSpace?: () => boolean;
 }
 
 /** Where the journal is: the active segment and its length. */
@@ -83,6 +87,7 @@ export class JournalWriter {
   private flushQueued: Promise<void> | null = null;
   private timer: NodeJS.Timeout | null = null;
   private closed = false;
+  private resuming = false;
   private readonly fsys: StoreFs;
   private readonly log: StoreLogger;
   private readonly now: () => number;
@@ -150,7 +155,7 @@ export class JournalWriter {
     }
     const start = this.bytes;
     try {
-      writeAllSync(this.fsys, this.fd, [header, ...parts], start);
+      this.writeRecord([header, ...parts], start);
     } catch (e) {
       // Cut a partial record off, so the next segment reader does not see damage mid-log.
       try {
@@ -164,6 +169,42 @@ export class JournalWriter {
     this.records++;
     this.appendSeq++;
     return this.position;
+  }
+
+  /** Writes one record at `start`; on ENOSPC, retries once after `onNoSpace` freed space. */
+  private writeRecord(buffers: Uint8Array[], start: number): void {
+    try {
+      writeAllSync(this.fsys, this.fd, buffers, start);
+    } catch (e) {
+      if (errnoOf(e) !== 'ENOSPC' || this.opts.onNoSpace?.() !== true) throw e;
+      this.fsys.ftruncateSync(this.fd, start);
+      writeAllSync(this.fsys, this.fd, buffers, start);
+    }
+  }
+
+  /**
+   * Leaves the failed state if the disk works again: after a failed write (the partial record
+   * was cut off) the segment goes on; after a failed fsync the kernel may have dropped what it
+   * could not write, so the journal goes on in a fresh segment that follows the old one at its
+   * length (recovery checks that link). Resolves whether the journal is writable now; a failure
+   * here leaves the writer failed without calling `onError` again.
+   */
+  async tryResume(): Promise<boolean> {
+    if (this.failed === null) return true;
+    if (this.closed) return false;
+    const was = this.failed;
+    this.failed = null;
+    this.resuming = true;
+    try {
+      if (was.error.step !== 'write') this.rotate(newSnapshotId(this.now()));
+      await this.flush();
+      return true;
+    } catch {
+      this.failed ??= was;
+      return false;
+    } finally {
+      this.resuming = false;
+    }
   }
 
   /**
@@ -347,8 +388,9 @@ export class JournalWriter {
     );
     if (this.failed === null) {
       this.failed = { error, segmentId };
-      this.log.error(`Journal failed: ${error.message}; mutations are refused until a snapshot is saved`);
-      this.opts.onError?.(error);
+      if (this.resuming) return error;
+      if (this.opts.onError === undefined) this.log.error(`Journal failed: ${error.message}`);
+      else this.opts.onError(error);
     }
     return this.failed.error;
   }

@@ -64,14 +64,14 @@ export function logJournalReplay(records: number, segments: readonly string[]): 
 export const LOG_NO_SAVED_SESSION = 'No saved session found: starting with an empty session';
 
 /** ERROR when a snapshot file cannot be used. */
-export function logSnapshotUnreadable(file: string, why: string, movedTo: string | null): string {
+export function logSnapshotUnreadable(file: string, why: string, movedTo: string | null, refused = false): string {
   const where = movedTo === null ? 'left in place' : `moved to ${movedTo}`;
-  return `Snapshot ${file} is unreadable (${why}); ${where}; trying the newest backup`;
+  return `Snapshot ${file} is ${refused ? 'refused' : 'unreadable'} (${why}); ${where}; trying the newest backup`;
 }
 
 /** ERROR when the fallback chain ended on a backup rather than session_snapshot.pkl. */
 export function logFellBackToBackup(file: string): string {
-  return `Recovered from backup ${file}: the newer snapshot was damaged. Check the disk, and the files in corrupt/`;
+  return `Recovered from backup ${file}: the newer snapshot was damaged or refused. Check the disk, and the files in corrupt/`;
 }
 
 /** ERROR, loudest: files existed but none decoded. */
@@ -136,15 +136,39 @@ export function logJournalRecordSkipped(index: number, why: string): string {
   return `Journal record ${index} not replayed: ${why}`;
 }
 
+/** ERROR for a replayed record that fails the checks of network input (a node a client could not send). */
+export function logJournalRecordRefused(index: number, why: string): string {
+  return `Journal record ${index} refused as input, not replayed: ${why}`;
+}
+
 /** INFO at shutdown when the state on disk is already current. Logged by the server. */
 export const LOG_SHUTDOWN_SAVE_SKIPPED = 'Empty session, never changed: no shutdown save needed';
 
 /** ERROR under JOURNAL_FSYNC=always: the server stops accepting changes (STYLE.md §8). */
 export function logJournalFailedRefusing(why: string): string {
-  return `JOURNAL FAILED under JOURNAL_FSYNC=always (${why}): changes are refused from now on; fix the disk and restart the server`;
+  return (
+    `JOURNAL FAILED under JOURNAL_FSYNC=always (${why}): changes are refused until the journal can be written ` +
+    'again (retried every second); logins, joins and heartbeats go on'
+  );
 }
 
-/** ERROR under the other fsync policies: changes stay in memory and go into the next snapshot. */
-export function logJournalFailedSaving(why: string): string {
-  return `JOURNAL FAILED (${why}): changes are kept in memory and relayed; a snapshot is requested to make them durable`;
+/** ERROR under the other fsync policies, repeated at most once a minute while changes are held. */
+export function logJournalFailedHolding(why: string, held: number): string {
+  return (
+    `JOURNAL FAILED (${why}): ${held} change(s) held only in memory, relayed but not on disk; ` +
+    'they are written to the journal, in order, as soon as it works again (free space in DATA_DIR)'
+  );
+}
+
+/** ERROR at start: the journal segment that continues the loaded snapshot is gone. */
+export function logJournalSegmentMissing(segment: string, snapshotFile: string): string {
+  return (
+    `Journal segment ${segment} is MISSING: session_metadata.json says it continues ${snapshotFile}; ` +
+    'the changes made after that save are lost unless the file is restored from another copy'
+  );
+}
+
+/** INFO when a failed journal works again. */
+export function logJournalWritableAgain(written: number): string {
+  return `Journal writable again: ${written} change(s) held in memory written to it, in order`;
 }

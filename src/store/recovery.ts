@@ -3,8 +3,9 @@
  * (DESIGN §4 "Recovery", STYLE.md §9).
  *
  * Order: session_snapshot.pkl, then backups/ newest first. A file that is missing moves on to
- * the next; a damaged one (truncated, bit-flipped, bad pickle, bad structure) is moved to
- * corrupt/ with a loud log and the next is tried. An empty session is returned only when there
+ * the next; a damaged one (truncated, bit-flipped, bad pickle, bad structure) or one refused as
+ * input (`check`: a node a client could not have sent) is moved to corrupt/ with a loud log and
+ * the next is tried. An empty session is returned only when there
  * was nothing on disk, or when every file failed (`allFailed`, the loudest log line). A file of
  * a newer format, or one that cannot be read for another reason (permissions, I/O error), stops
  * recovery with the error: falling back past it would later overwrite newer data.
@@ -15,7 +16,7 @@
  */
 import { join } from 'node:path';
 
-import { describeCause, StoreError } from './errors.js';
+import { describeCause, isUnloadable, StoreError } from './errors.js';
 import { JOURNAL_DIR, JOURNAL_SEGMENT_RE, localIsoSeconds, SNAPSHOT_FILE, BACKUPS_DIR } from './file-names.js';
 import { NODE_STORE_FS, readdirOrEmpty, statOrNull, type StoreFs } from './fs-port.js';
 import { copyTailToCorrupt, copyToCorrupt, ensureDataDir, moveToCorrupt, removeStaleTemps } from './data-dir.js';
@@ -27,10 +28,15 @@ import * as msg from './log-messages.js';
 import type { StoreLogger } from './logger.js';
 import { readMetadataFile, type SessionMetadataFile } from './metadata-file.js';
 import type { SessionImage } from './session-image.js';
-import { readSnapshotFile, type DecodedSnapshot, type SnapshotReadLimits } from './snapshot-codec.js';
+import { readSnapshotFile, type DecodedSnapshot, type ImageCheck, type SnapshotReadLimits } from './snapshot-codec.js';
 import type { SnapshotMeta } from './snapshot-pickle.js';
 
 export interface RecoveryOptions {
+  /**
+   * The session's validation of a decoded image as network input (required: a file is input,
+   * whatever it claims to be). A file it refuses is moved to corrupt/ like a damaged one.
+   */
+  check: ImageCheck;
   fs?: StoreFs;
   limits?: Partial<SnapshotReadLimits>;
   now?: () => number;
@@ -74,6 +80,27 @@ export interface RecoveryResult {
   metadata: Partial<SessionMetadataFile> | null;
   /** For `SnapshotWriter`'s guard against saving an empty session over a non-empty one. */
   lastKnownNodeCount: number;
+  /** The journal segment session_metadata.json says follows the loaded snapshot, when it is missing (logged at ERROR). */
+  missingSegment: string | null;
+}
+
+/**
+ * The journal segment that session_metadata.json says continues the loaded snapshot, when that
+ * file is missing: its changes are lost (someone deleted it, or the disk lost it). Null when the
+ * metadata describes another snapshot (a fallback, a crash before the metadata was written) or
+ * names no segment (a snapshot written by a data tool).
+ */
+export async function findMissingJournalSegment(
+  fsys: StoreFs,
+  dataDir: string,
+  metadata: Partial<SessionMetadataFile> | null,
+  loadedId: string | null,
+): Promise<string | null> {
+  const expected = metadata?.journal_segment;
+  if (loadedId === null || metadata?.snapshot_id !== loadedId || typeof expected !== 'string') return null;
+  const name = expected.startsWith(`${JOURNAL_DIR}/`) ? expected.slice(JOURNAL_DIR.length + 1) : '';
+  if (!JOURNAL_SEGMENT_RE.test(name)) return null;
+  return (await statOrNull(fsys, join(dataDir, JOURNAL_DIR, name))) === null ? `${JOURNAL_DIR}/${name}` : null;
 }
 
 /**
@@ -84,7 +111,7 @@ export interface RecoveryResult {
 export async function loadNewestValid(
   dataDir: string,
   log: StoreLogger,
-  options: RecoveryOptions = {},
+  options: RecoveryOptions,
 ): Promise<RecoveryResult> {
   const fsys = options.fs ?? NODE_STORE_FS;
   const now = options.now ?? Date.now;
@@ -105,11 +132,11 @@ export async function loadNewestValid(
     if (stat === null) continue;
     let decoded: DecodedSnapshot;
     try {
-      decoded = await readSnapshotFile(path, { fs: fsys, limits: options.limits });
+      decoded = await readSnapshotFile(path, { fs: fsys, limits: options.limits, check: options.check });
     } catch (e) {
       if (!(e instanceof StoreError)) throw e;
       if (e.code === 'STORE_NOT_FOUND') continue;
-      if (e.code !== 'STORE_CORRUPT') throw e;
+      if (!isUnloadable(e)) throw e;
       failures++;
       let movedTo: string | null = null;
       try {
@@ -118,7 +145,7 @@ export async function loadNewestValid(
       } catch (me) {
         log.error(`Could not move ${c.file} to corrupt/: ${describeCause(me)}`);
       }
-      log.error(msg.logSnapshotUnreadable(c.file, e.message, movedTo));
+      log.error(msg.logSnapshotUnreadable(c.file, e.message, movedTo, e.code === 'STORE_REFUSED'));
       continue;
     }
     const savedAtMs = decoded.meta?.savedAtMs ?? stat.mtimeMs;
@@ -136,7 +163,10 @@ export async function loadNewestValid(
     break;
   }
 
-  const journal = await recoverJournal(fsys, dataDir, loaded?.decoded.snapshotId ?? null, log, now, moved, options);
+  const loadedId = loaded?.decoded.snapshotId ?? null;
+  const missingSegment = await findMissingJournalSegment(fsys, dataDir, metadata, loadedId);
+  if (missingSegment !== null) log.error(msg.logJournalSegmentMissing(missingSegment, loaded?.source.file ?? ''));
+  const journal = await recoverJournal(fsys, dataDir, loadedId, log, now, moved, options);
 
   if (loaded === null) {
     if (failures > 0) log.error(msg.logAllSnapshotsFailed(failures));
@@ -162,6 +192,7 @@ export async function loadNewestValid(
     journal,
     metadata,
     lastKnownNodeCount: Math.max(metaNodes, loaded?.decoded.image.nodes.length ?? 0),
+    missingSegment,
   };
 }
 

@@ -3,9 +3,14 @@
  *
  * Both directions stream: encoding pulls pickle parts through zlib's asynchronous gzip (which
  * compresses on the libuv threadpool), decoding reads the file in chunks through gunzip into one
- * buffer sized from the gzip trailer. Node data is never decoded: integrity comes from gzip's
- * CRC-32, structure from the checks below. A file saved by the add-on (no `'multiuser_server'`
- * key) decodes too: that is the import path (REPLICATION-PROTOCOL §6).
+ * buffer sized from the gzip trailer. Integrity comes from gzip's CRC-32, structure from the
+ * checks below. A file saved by the add-on (no `'multiuser_server'` key) decodes too: that is the
+ * import path (REPLICATION-PROTOCOL §6).
+ *
+ * A file is input, whatever it claims to be: the outer pickle must be plain (no global, object or
+ * persistent id anywhere), and the caller's `check` (the session's network validation of every
+ * node, dependency list and metadata) must pass, else STORE_REFUSED. The store itself never
+ * decodes node data; `check` is how every load path gets the same rules as the network.
  */
 import { Readable, pipeline } from 'node:stream';
 import { constants as zlibConstants, createGunzip, createGzip } from 'node:zlib';
@@ -14,7 +19,7 @@ import { decodePickle } from '../pickle/decode.js';
 import { PickleError } from '../pickle/errors.js';
 import type { PickleLimits } from '../pickle/limits.js';
 import { PyDict, pyTypeName, type PyValue } from '../pickle/value.js';
-import { nodeFromChunks, ProtocolError } from '../protocol/index.js';
+import { findNonPlain, nodeFromChunks, ProtocolError } from '../protocol/index.js';
 import { describeCause, storeError, StoreError } from './errors.js';
 import { JOURNAL_SEGMENT_RE } from './file-names.js';
 import { NODE_STORE_FS, isErrno, type StoreFileHandle, type StoreFs } from './fs-port.js';
@@ -69,6 +74,12 @@ export const DEFAULT_SNAPSHOT_READ_LIMITS: Readonly<SnapshotReadLimits> = Object
   pickle: Object.freeze({ maxItems: 200_000_000, maxMemo: 100_000_000 }),
 });
 
+/**
+ * Why a decoded image must not be loaded (naming the node or user), or null. Built by the caller
+ * from the session's validation (`Session.checkImage`) with the limits it serves with.
+ */
+export type ImageCheck = (image: SessionImage) => string | null;
+
 /** What a snapshot file decodes to. */
 export interface DecodedSnapshot {
   image: SessionImage;
@@ -80,15 +91,20 @@ export interface DecodedSnapshot {
   uncompressedBytes: number;
 }
 
+export interface ReadSnapshotOptions {
+  fs?: StoreFs;
+  limits?: Partial<SnapshotReadLimits>;
+  /** Validation of the decoded image as network input; every load path passes one (tests may not). */
+  check?: ImageCheck;
+}
+
 /**
  * Reads and decodes a snapshot (or add-on `.db`) file. Throws StoreError: STORE_NOT_FOUND,
  * STORE_READ_FAILED (I/O), STORE_CORRUPT (truncated, bit-flipped, bad pickle, bad structure;
- * `message` says which), STORE_FORMAT (a newer format), STORE_LIMIT.
+ * `message` says which), STORE_REFUSED (a global in the pickle, or `check` refused it),
+ * STORE_FORMAT (a newer format), STORE_LIMIT.
  */
-export async function readSnapshotFile(
-  path: string,
-  options: { fs?: StoreFs; limits?: Partial<SnapshotReadLimits> } = {},
-): Promise<DecodedSnapshot> {
+export async function readSnapshotFile(path: string, options: ReadSnapshotOptions = {}): Promise<DecodedSnapshot> {
   const fsys = options.fs ?? NODE_STORE_FS;
   let handle: StoreFileHandle;
   try {
@@ -102,7 +118,14 @@ export async function readSnapshotFile(
     if (size < MIN_GZIP_BYTES) throw corrupt(`file is ${size} bytes, too short for gzip`, path);
     const trailer = Buffer.alloc(8);
     await readFully(handle, trailer, size - 8, path);
-    return await decodeGzipStream(readChunks(handle, size, path), size, trailerOf(trailer), path, options.limits);
+    const decoded = await decodeGzipStream(
+      readChunks(handle, size, path),
+      size,
+      trailerOf(trailer),
+      path,
+      options.limits,
+    );
+    return checked(decoded, options.check, path);
   } finally {
     await handle.close().catch(() => undefined);
   }
@@ -113,12 +136,23 @@ export async function decodeSnapshotBytes(
   gz: Uint8Array,
   limits?: Partial<SnapshotReadLimits>,
   label = '<memory>',
+  check?: ImageCheck,
 ): Promise<DecodedSnapshot> {
   if (gz.length < MIN_GZIP_BYTES) throw corrupt(`${gz.length} bytes, too short for gzip`, label);
   const chunks = function* (): Generator<Uint8Array> {
     for (let i = 0; i < gz.length; i += READ_CHUNK) yield gz.subarray(i, Math.min(gz.length, i + READ_CHUNK));
   };
-  return decodeGzipStream(chunks(), gz.length, trailerOf(gz.subarray(gz.length - 8)), label, limits);
+  return checked(
+    await decodeGzipStream(chunks(), gz.length, trailerOf(gz.subarray(gz.length - 8)), label, limits),
+    check,
+    label,
+  );
+}
+
+function checked(decoded: DecodedSnapshot, check: ImageCheck | undefined, label: string): DecodedSnapshot {
+  const problem = check?.(decoded.image) ?? null;
+  if (problem !== null) throw storeError('STORE_REFUSED', `${label}: refused as input: ${problem}`, { path: label });
+  return decoded;
 }
 
 interface GzipTrailer {
@@ -206,6 +240,13 @@ export function decodeSnapshotPickle(pickle: Uint8Array, src: PickleSource): Dec
     throw e;
   }
   if (!(top instanceof PyDict)) throw corrupt(`top level is a ${pyTypeName(top)}, not a dict`, label);
+  // Neither the add-on nor this server writes anything but plain values: anything else is forged.
+  const nonPlain = findNonPlain(top);
+  if (nonPlain !== undefined) {
+    throw storeError('STORE_REFUSED', `${label}: refused as input: the session pickle holds ${nonPlain}`, {
+      path: label,
+    });
+  }
   const nodes = readNodes(top.get(KEY_NODES), label);
   const usersValue = top.get(KEY_USERS);
   // The add-on writes 'users' only when its client was connected (§6).

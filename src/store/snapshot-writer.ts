@@ -17,6 +17,13 @@
  * A failure in 2 logs `Failed to save session: …` and leaves the previous snapshot (and every
  * journal segment since it) intact; the next trigger retries. Failures in 3–5 are logged and
  * do not undo the save.
+ *
+ * Free space is checked before anything is written (`space`): a save needs room for the new
+ * snapshot and its backup copy (estimated from the last snapshot's size) plus `keepBytes` (the
+ * journal reserve it has given away), else it fails with step `space` — so a filling disk stops
+ * snapshots and backups, and the journal keeps its room. The check runs twice: on the last known
+ * free space before the capture (no journal rotation for a save that cannot succeed), and with a
+ * fresh `statfs` before writing.
  */
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -54,7 +61,26 @@ export interface SnapshotWriterOptions {
   now?: () => number;
   /** Nodes in the snapshot on disk (recovery's `lastKnownNodeCount`); guards against saving an empty session over it. */
   lastKnownNodeCount?: number;
+  /** Size of the snapshot on disk (the estimate of the next one until a save measured it). */
+  lastSnapshotBytes?: number;
+  /** The free-space rule (see the file comment); absent: no check. */
+  space?: SnapshotSpaceRule;
+  /** After the capture step rotated the journal (journal-sink.ts). */
+  onCapture?: (snapshotId: string) => void;
+  /** A save that passed its capture step ended. */
+  onSaved?: (snapshotId: string, ok: boolean) => void;
 }
+
+export interface SnapshotSpaceRule {
+  /** Free bytes as last measured (the disk monitor), or null when unknown. */
+  lastFreeBytes: () => number | null;
+  /** Bytes a save must leave free (the journal reserve given to the journal). */
+  keepBytes: () => number;
+}
+
+/** Headroom on top of the estimate: a session grows between two saves. */
+const SNAPSHOT_GROWTH_FACTOR = 1.25;
+const SNAPSHOT_MIN_HEADROOM_BYTES = 1024 * 1024;
 
 export interface SaveRequestOptions {
   /** Save even an empty session over a non-empty snapshot (an operator's explicit reset). */
@@ -86,6 +112,9 @@ export class SnapshotWriter {
   private running: Promise<SaveOutcome> | null = null;
   private queued: Queued | null = null;
   private lastKnownNodeCount: number;
+  private lastSnapshotBytes: number;
+  /** Snapshot bytes per byte of node data at the last save (compression); 1 until measured. */
+  private compressionRatio = 1;
   private readonly fsys: StoreFs;
   private readonly now: () => number;
 
@@ -93,6 +122,24 @@ export class SnapshotWriter {
     this.fsys = opts.fs ?? NODE_STORE_FS;
     this.now = opts.now ?? Date.now;
     this.lastKnownNodeCount = opts.lastKnownNodeCount ?? 0;
+    this.lastSnapshotBytes = opts.lastSnapshotBytes ?? 0;
+  }
+
+  /** Bytes a save needs free: the new snapshot, its backup copy, and what must stay free. */
+  private neededBytes(estimate: number): number {
+    const one = Math.ceil(estimate * SNAPSHOT_GROWTH_FACTOR) + SNAPSHOT_MIN_HEADROOM_BYTES;
+    const copies = (this.opts.maxBackups ?? DEFAULT_MAX_BACKUPS) > 0 ? 2 : 1;
+    return one * copies + (this.opts.space?.keepBytes() ?? 0);
+  }
+
+  private noSpace(free: number, need: number): StoreError {
+    const keep = this.opts.space?.keepBytes() ?? 0;
+    return storeError(
+      'STORE_WRITE_FAILED',
+      `${this.opts.dataDir}: not enough free space for a snapshot: ${free} bytes free, about ${need} needed` +
+        `${keep > 0 ? ` (including ${keep} kept free for the journal)` : ''} (step: space)`,
+      { step: 'space', path: this.opts.dataDir, errno: 'ENOSPC' },
+    );
   }
 
   /** Whether a save is running. */
@@ -145,12 +192,16 @@ export class SnapshotWriter {
   /** Never rejects. The part before the first `await` runs synchronously in `start`. */
   private async run(reason: string, allowEmpty: boolean): Promise<SaveOutcome> {
     const startedMs = this.now();
-    const { dataDir, log, journal } = this.opts;
+    const { journal } = this.opts;
     let image: SessionImage;
     let meta: SnapshotMeta;
     let stream: Readable;
     let segment: JournalPosition | null = null;
     try {
+      const known = this.opts.space?.lastFreeBytes() ?? null;
+      if (known !== null && this.lastSnapshotBytes > 0 && known < this.neededBytes(this.lastSnapshotBytes)) {
+        throw this.noSpace(known, this.neededBytes(this.lastSnapshotBytes));
+      }
       image = this.opts.capture();
       if (image.nodes.length === 0 && this.lastKnownNodeCount > 0 && !allowEmpty) {
         throw storeError(
@@ -172,8 +223,36 @@ export class SnapshotWriter {
         stream.destroy();
         throw e;
       }
+      this.opts.onCapture?.(meta.snapshotId);
     } catch (e) {
       return this.failed(reason, e);
+    }
+    const outcome = await this.write(reason, startedMs, image, meta, stream, segment);
+    this.opts.onSaved?.(meta.snapshotId, outcome.ok);
+    return outcome;
+  }
+
+  private async write(
+    reason: string,
+    startedMs: number,
+    image: SessionImage,
+    meta: SnapshotMeta,
+    stream: Readable,
+    segment: JournalPosition | null,
+  ): Promise<SaveOutcome> {
+    const { dataDir, log, journal } = this.opts;
+    const rawBytes = nodeBytesOf(image);
+    if (this.opts.space !== undefined) {
+      const estimate = Math.max(this.lastSnapshotBytes, Math.ceil(rawBytes * this.compressionRatio));
+      const need = this.neededBytes(estimate);
+      const free = await this.fsys.statfs(dataDir).then(
+        (s) => s.freeBytes,
+        () => null,
+      );
+      if (free !== null && free < need) {
+        stream.destroy();
+        return this.failed(reason, this.noSpace(free, need));
+      }
     }
 
     const snapshotPath = join(dataDir, SNAPSHOT_FILE);
@@ -193,6 +272,8 @@ export class SnapshotWriter {
       return this.failed(reason, e);
     }
     this.lastKnownNodeCount = image.nodes.length;
+    this.lastSnapshotBytes = bytes;
+    if (rawBytes > 0) this.compressionRatio = bytes / rawBytes;
 
     if (journal) await journal.dropBefore(meta.snapshotId);
 
@@ -253,4 +334,11 @@ export class SnapshotWriter {
     this.opts.log.error(msg.logSaveFailed(error.message));
     return { ok: false, reason, error };
   }
+}
+
+/** Bytes of node data and dependency pickles: what a snapshot's size follows. */
+function nodeBytesOf(image: SessionImage): number {
+  let n = 0;
+  for (const node of image.nodes) n += node.dataBytes.length + node.depsBytes.length;
+  return n;
 }

@@ -213,7 +213,8 @@ export async function recoverAsServer(dir: string): Promise<{
   log: string[];
 }> {
   const log = collectingLogger();
-  const result = await loadNewestValid(dir, log);
+  const options = { adminPassword: 'test' };
+  const result = await loadNewestValid(dir, log, { check: (image) => Session.checkImage(image, options) });
   const session =
     result.image === null
       ? new Session({ adminPassword: 'test' })

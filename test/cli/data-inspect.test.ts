@@ -11,6 +11,7 @@ import { Writable } from 'node:stream';
 import { after, describe, test } from 'node:test';
 
 import { DEFAULT_CONFIG } from '../../src/cli/config.js';
+import { imageCheckOf } from '../../src/cli/data-command.js';
 import { inspectDataDir } from '../../src/cli/data-inspect.js';
 import { replaySession } from '../../src/cli/data-replay.js';
 import {
@@ -56,7 +57,11 @@ describe('inspectDataDir agrees with recovery', () => {
       await buildStandardDir(dir);
       await c.damage(dir);
       const before = treeOf(dir);
-      const plan = await inspectDataDir(dir, { checkAll: true, stderr: quiet });
+      const plan = await inspectDataDir(dir, {
+        checkAll: true,
+        stderr: quiet,
+        check: imageCheckOf({ adminPassword: 'test' }),
+      });
       assert.deepEqual(treeOf(dir), before, 'inspection changed the directory');
       const replayed = replaySession(plan.loaded?.decoded ?? null, plan.journal.records, DEFAULT_CONFIG, quiet);
 
@@ -78,7 +83,11 @@ describe('inspectDataDir agrees with recovery', () => {
     const rig = new DataDirRig(dir);
     rig.apply(nodeMutation('a'), nodeMutation('b'));
     await rig.close();
-    const plan = await inspectDataDir(dir, { checkAll: true, stderr: quiet });
+    const plan = await inspectDataDir(dir, {
+      checkAll: true,
+      stderr: quiet,
+      check: imageCheckOf({ adminPassword: 'test' }),
+    });
     assert.equal(plan.loaded, null);
     assert.equal(plan.journal.records.length, 2);
     assert.equal(plan.journal.consistent, true);

@@ -1,8 +1,9 @@
 /**
  * A journal the disk refuses (STYLE.md §8, redis `appendfsync always`), with the server wired as
  * `serve` wires it and one fsync made to fail: under JOURNAL_FSYNC=always the change is not
- * relayed and the server stops accepting changes; under the default interval the change is
- * relayed and kept in memory, a snapshot is saved, and the journal is writable again.
+ * relayed and the server refuses changes — but not logins, joins or heartbeats — until the journal
+ * works again; under the default interval the change is relayed and kept in memory, a snapshot is
+ * saved, and the journal is writable again.
  */
 import assert from 'node:assert/strict';
 import { afterEach, describe, test } from 'node:test';
@@ -26,17 +27,18 @@ afterEach(async () => {
 });
 
 /** The real fs, except that the next journal fdatasync fails with ENOSPC once `failNextFsync()` is called. */
-function flakyFs(): { fs: StoreFs; failNextFsync: () => void } {
+function flakyFs(): { fs: StoreFs; failNextFsync: () => void; failFsyncs: (on: boolean) => void } {
   let fail = false;
+  let failAll = false;
   const fs: StoreFs = {
     ...NODE_STORE_FS,
     fdatasync: (fd) => {
-      if (!fail) return NODE_STORE_FS.fdatasync(fd);
+      if (!fail && !failAll) return NODE_STORE_FS.fdatasync(fd);
       fail = false;
       return Promise.reject(Object.assign(new Error('ENOSPC: no space left on device, fdatasync'), { code: 'ENOSPC' }));
     },
   };
-  return { fs, failNextFsync: () => (fail = true) };
+  return { fs, failNextFsync: () => (fail = true), failFsyncs: (on) => (failAll = on) };
 }
 
 async function start(journalFsync: JournalFsyncPolicy) {
@@ -64,6 +66,7 @@ async function start(journalFsync: JournalFsyncPolicy) {
     }),
   );
   persistence.onRefuse = (reason) => server.stopAccepting(reason);
+  persistence.onResume = () => server.resumeAccepting();
   const clients: ReplicationClient[] = [];
   cleanups.push(async () => {
     await Promise.all(clients.map((c) => c.close()));
@@ -87,14 +90,14 @@ async function start(journalFsync: JournalFsyncPolicy) {
   const bob = client('bob');
   await bob.login();
   await bob.join();
-  return { logs, server, alice, bob, failNextFsync: flaky.failNextFsync };
+  return { logs, server, alice, bob, client, failNextFsync: flaky.failNextFsync, failFsyncs: flaky.failFsyncs };
 }
 
 describe('a journal write that fails', () => {
   test('under JOURNAL_FSYNC=always the change is not relayed and further changes are refused', async () => {
-    const { logs, server, alice, failNextFsync } = await start('always');
+    const { logs, server, alice, failFsyncs } = await start('always');
     const sentBefore = server.stats().send.data.sent;
-    failNextFsync();
+    failFsyncs(true);
     await alice.pushNode({ uuid: uuidOf(2), dataBytes: nodeBytes(uuidOf(2)) });
     await logs.waitFor((l) => l.level === 'error' && l.message.startsWith('JOURNAL FAILED under JOURNAL_FSYNC=always'));
     await logs.waitFor((l) => l.message.startsWith('A change could not be journaled and is not relayed'));
@@ -106,6 +109,27 @@ describe('a journal write that fails', () => {
     // The second message arrived after every microtask of the first had run: the verdict is in.
     assert.equal(server.stats().effects.withheld, 1, "bob's relay was withheld");
     assert.equal(server.stats().send.data.sent, sentBefore, 'nothing went out on the data socket');
+  });
+
+  test('under JOURNAL_FSYNC=always logins and joins go on while changes are refused, and changes resume with the journal', async () => {
+    const { logs, server, alice, bob, client, failFsyncs } = await start('always');
+    failFsyncs(true);
+    await alice.pushNode({ uuid: uuidOf(2), dataBytes: nodeBytes(uuidOf(2)) });
+    await logs.waitFor((l) => l.message.startsWith('JOURNAL FAILED under JOURNAL_FSYNC=always'));
+    assert.notEqual(server.refusingReason, null);
+
+    const carol = client('carol');
+    assert.equal(await carol.login(), 'RUNNING', 'a login is not a change');
+    await carol.join();
+    assert.ok(carol.store.nodes.has(uuidOf(1)));
+
+    failFsyncs(false);
+    await logs.waitFor((l) => /^Journal writable again: \d+ change\(s\) held in memory/.test(l.message));
+    await logs.waitFor((l) => l.message.startsWith('Accepting changes again'));
+    await alice.pushNode({ uuid: uuidOf(3), dataBytes: nodeBytes(uuidOf(3)) });
+    await bob.waitForData((m) => m.type === MessageType.Node && m.uuid === uuidOf(3));
+    await carol.waitForData((m) => m.type === MessageType.Node && m.uuid === uuidOf(3));
+    assert.equal(server.refusingReason, null);
   });
 
   test('under the default interval the change is relayed, a snapshot is saved, and the journal recovers', async () => {

@@ -339,3 +339,42 @@ describe('restoring from an image', () => {
     assert.equal(session.exportImage().chat.length, 3);
   });
 });
+
+describe('a loaded file is checked as network input', () => {
+  const limits = { maxMetadataBytes: 64 };
+  const bigMetadata = strDict([['chat_messages', 'x'.repeat(200)]]);
+
+  test('checkImage names a node whose data a client could not send, and passes a clean image', () => {
+    assert.equal(Session.checkImage(image(), OPTIONS), null);
+    const bad = image();
+    bad.nodes[1] = { ...bad.nodes[1], dataBytes: encodePickle(new PyGlobal('posix', 'system')) };
+    assert.match(Session.checkImage(bad, OPTIONS) ?? '', /^node "cube": node data refused/);
+  });
+
+  test('checkImage refuses user metadata over the bounds a client is held to', () => {
+    const users = strDict([['alice', strDict([['metadata', bigMetadata]])]]);
+    assert.match(
+      Session.checkImage(image({ users }), { ...OPTIONS, limits }) ?? '',
+      /^user "alice": merged metadata would exceed its bounds/,
+    );
+    assert.equal(Session.checkImage(image({ users }), OPTIONS), null);
+  });
+
+  test('checkMutation refuses a replayed node or metadata record a client could not send', () => {
+    const session = new Session({ ...OPTIONS, limits });
+    const node: Mutation = {
+      type: 'node',
+      uuid: 'n',
+      owner: 'COMMON',
+      deps: [],
+      depsBytes: encodePickle([]),
+      dataBytes: encodePickle(new PyGlobal('posix', 'system')),
+    };
+    assert.match(session.checkMutation(node) ?? '', /^node "n": node data refused/);
+    assert.equal(session.checkMutation({ ...node, dataBytes: encodePickle(nodeData('n')) }), null);
+    assert.match(
+      session.checkMutation({ type: 'metadata', name: 'alice', data: bigMetadata }) ?? '',
+      /^metadata of "alice": merged metadata would exceed its bounds/,
+    );
+  });
+});

@@ -199,6 +199,7 @@ export function faultyFs(
     copyFile: async (a, b) => (check('copyFile', b), base.copyFile(a, b)),
     truncate: async (p, l) => (check('truncate', p), base.truncate(p, l)),
     utimes: async (p, a, m) => (check('utimes', p), base.utimes(p, a, m)),
+    statfs: (p) => base.statfs(p),
     openSync: (p, flags) => {
       calls.push(`openSync ${p}`);
       const fd = base.openSync(p, flags);

@@ -90,7 +90,7 @@ describe('loadNewestValid', () => {
 
   const recover = async (now = T0 + 3_600_000) => {
     const log = collectingLogger();
-    const result = await loadNewestValid(dir, log, { now: () => now });
+    const result = await loadNewestValid(dir, log, { now: () => now, check: () => null });
     return { result, log };
   };
 

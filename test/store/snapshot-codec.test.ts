@@ -11,7 +11,7 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 
 import { decodePickle } from '../../src/pickle/decode.js';
 import { encodePickle } from '../../src/pickle/encode.js';
-import { PyDict, pyInt, type PyValue } from '../../src/pickle/value.js';
+import { PyDict, PyGlobal, pyInt, type PyValue } from '../../src/pickle/value.js';
 import { toView } from '../../src/pickle/view.js';
 import { StoreError } from '../../src/store/errors.js';
 import { decodeSnapshotBytes, encodeSnapshot, readSnapshotFile } from '../../src/store/snapshot-codec.js';
@@ -298,5 +298,28 @@ describe('damaged snapshot files are STORE_CORRUPT with a reason', () => {
 
   test('a missing file is STORE_NOT_FOUND', async () => {
     await assert.rejects(readSnapshotFile('/nonexistent/dir/session_snapshot.pkl'), { code: 'STORE_NOT_FOUND' });
+  });
+});
+
+describe('a session file is input', () => {
+  test('a global anywhere in the session pickle (here in a user record) is STORE_REFUSED', async () => {
+    const gz = await encodeToBuffer(makeImage({ nodes: 2 }), META);
+    const top = decodePickle(gunzipSync(gz)) as PyDict;
+    const users = top.get('users') as PyDict;
+    (users.get('alice') as PyDict).setStr('metadata', dict([['x', new PyGlobal('posix', 'system')]]));
+    const err = await rejectsCorrupt(gzipSync(encodePickle(top)), 'STORE_REFUSED');
+    assert.match(err.message, /a global \(posix\.system\)/);
+  });
+
+  test("the caller's check runs on the decoded image and its refusal is STORE_REFUSED", async () => {
+    const gz = await encodeToBuffer(makeImage({ nodes: 2 }), META);
+    const seen: number[] = [];
+    const check = (image: { nodes: unknown[] }): string | null => {
+      seen.push(image.nodes.length);
+      return 'node "x": bad';
+    };
+    await assert.rejects(decodeSnapshotBytes(gz, undefined, 'f', check), { code: 'STORE_REFUSED' });
+    assert.deepEqual(seen, [2]);
+    assert.equal((await decodeSnapshotBytes(gz, undefined, 'f', () => null)).image.nodes.length, 2);
   });
 });
