@@ -154,6 +154,12 @@ export class ZmtpRouter {
     });
   }
 
+  /** The bound port (after `listen`). */
+  get port(): number {
+    const a = this.server.address();
+    return typeof a === 'object' && a !== null ? a.port : 0;
+  }
+
   /** Routable connections. */
   get size(): number {
     return this.byId.size;
