@@ -322,9 +322,11 @@ export class SessionServer {
     // `dispatch` catches everything the session throws: one bad message never ends a connection.
     this.dispatch({ type: 'message', channel, from, frames, now: this.clock() });
     // A stranger got its one answer (server info, or a failed Auth; the add-on asks for server
-    // info on a throw-away socket and disconnects on a failed Auth): its connection is closed once
-    // the reply is flushed, so strangers who leave, or do not, hold nothing.
-    if (stranger && this.answered.has(from) && !this.isLoggedIn(from)) this.senders.command.closeAfter(from);
+    // info on a throw-away socket and disconnects on a failed Auth): its connections on the three
+    // ports are closed once the reply is flushed, so strangers who leave, or do not, hold nothing.
+    if (stranger && this.answered.has(from) && !this.isLoggedIn(from)) {
+      for (const ch of CHANNELS) this.senders[ch].closeAfter(from);
+    }
     this.answered.clear();
   }
 
