@@ -87,6 +87,9 @@ const DEFAULT_TUNING: Readonly<RouterTuning> = Object.freeze({
   maxFramesPerMessage: DEFAULT_PROTOCOL_LIMITS.maxFrames,
 });
 
+/** The router routes by client id; the identity slot of a best-effort message stays empty. */
+const STRANGER_IDENTITY = Buffer.alloc(0);
+
 /** TCP keepalive as the reference sets on command and data: 300 s idle (§1.4). */
 const KEEPALIVE_MS = 300_000;
 
@@ -376,7 +379,8 @@ export class SessionServer {
         for (const client of effect.to) {
           const loggedIn = this.isLoggedIn(client);
           if (!loggedIn && effect.channel === 'command') this.answered.add(client);
-          sender.submit(client, this.identityOf(client), parts, bytes, !loggedIn);
+          // A stranger's identity is not cached: nothing about it outlives the attempt.
+          sender.submit(client, loggedIn ? this.identityOf(client) : STRANGER_IDENTITY, parts, bytes, !loggedIn);
         }
         break;
       }
