@@ -189,7 +189,12 @@ describe('pre-login budgets and real disconnects', () => {
       const peers = ts.server.peersOf(id.toString('hex'));
       for (const p of Object.values(peers)) assert.match(p ?? '', /^127\.0\.0\.1:\d+$/);
       ts.server.adminKick('mallory');
-      assert.deepEqual(await Promise.all(dealers.map((x) => x.disconnected)), ['command', 'data', 'heartbeat']);
+      // Well before the pre-login timeout (30 s), which would close them too.
+      const timeout = new Promise<string>((resolve) =>
+        setTimeout(() => resolve('not closed within 5 s'), 5000).unref(),
+      );
+      const closedOn = await Promise.all(dealers.map((x) => Promise.race([x.disconnected, timeout])));
+      assert.deepEqual(closedOn, ['command', 'data', 'heartbeat']);
       await ts.logs.waitFor((l) => l.message.includes('mallory') && l.message.includes('kick'));
     } finally {
       for (const { d } of dealers) d.close();
