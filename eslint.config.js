@@ -19,7 +19,13 @@ const allowed = {
 };
 
 /** The single home of each kind of I/O. */
-const ioHome = { zeromq: 'net', 'node:http': 'admin', 'node:fs': 'store', 'node:fs/promises': 'store' };
+const ioHome = {
+  zeromq: 'net',
+  'node:net': 'net',
+  'node:http': 'admin',
+  'node:fs': 'store',
+  'node:fs/promises': 'store',
+};
 
 function boundaryRules(layer) {
   const banned = layers.filter((l) => l !== layer && !allowed[layer].includes(l));

@@ -30,7 +30,11 @@ export interface ServerProcess {
   stop(): Promise<void>;
 }
 
-const SCRIPT = fileURLToPath(new URL('./server-process.js', import.meta.url));
+/**
+ * BENCH_SERVER_SCRIPT: another build's compiled server-process.js, to measure an older server
+ * (e.g. the last zeromq-based commit, built elsewhere) with this load generator.
+ */
+const SCRIPT = process.env.BENCH_SERVER_SCRIPT ?? fileURLToPath(new URL('./server-process.js', import.meta.url));
 const MB = 1024 * 1024;
 
 export function mb(bytes: number): number {

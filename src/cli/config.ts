@@ -63,6 +63,20 @@ export interface Config {
   readonly maxPickleDepth: number;
   /** `--heartbeat-grace`, HEARTBEAT_GRACE (ms): a logged-in client that never starts its heartbeat is dropped after this. */
   readonly heartbeatGraceMs: number;
+  /** `--pre-login-max-frames`, PRE_LOGIN_MAX_FRAMES: frames in one message before the identity logged in. */
+  readonly preLoginMaxFrames: number;
+  /** `--pre-login-max-message-bytes`, PRE_LOGIN_MAX_MESSAGE_BYTES: bytes in one message before login. */
+  readonly preLoginMaxMessageBytes: number;
+  /** `--handshake-timeout`, HANDSHAKE_TIMEOUT (ms): the ZMTP greeting and READY must be done by then. */
+  readonly handshakeTimeoutMs: number;
+  /** `--pre-login-timeout`, PRE_LOGIN_TIMEOUT (ms): a connection whose identity has not logged in by then is closed. */
+  readonly preLoginTimeoutMs: number;
+  /** `--max-connections`, MAX_CONNECTIONS: open TCP connections on the three ports together. */
+  readonly maxConnections: number;
+  /** `--max-connections-per-address`, MAX_CONNECTIONS_PER_ADDRESS: open connections from one IP address. */
+  readonly maxConnectionsPerAddress: number;
+  /** `--max-new-connections-per-second`, MAX_NEW_CONNECTIONS_PER_SECOND: per IP address (and its burst). */
+  readonly maxNewConnectionsPerSecond: number;
 }
 
 export type ConfigKey = keyof Config;
@@ -95,6 +109,13 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
   maxClients: 256,
   maxPickleDepth: 1000,
   heartbeatGraceMs: 30_000,
+  preLoginMaxFrames: 8,
+  preLoginMaxMessageBytes: 4096,
+  handshakeTimeoutMs: 10_000,
+  preLoginTimeoutMs: 30_000,
+  maxConnections: 4096,
+  maxConnectionsPerAddress: 256,
+  maxNewConnectionsPerSecond: 64,
 });
 
 interface OptionSpec {
@@ -221,6 +242,25 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
   limitSpec('maxClients', 'MAX_CLIENTS', 1, 100_000, 'the client bound'),
   limitSpec('maxPickleDepth', 'MAX_PICKLE_DEPTH', 50, 5000, 'the pickle depth bound'),
   limitSpec('heartbeatGraceMs', 'HEARTBEAT_GRACE', 1000, 86_400_000, 'the heartbeat grace (ms)'),
+  limitSpec('preLoginMaxFrames', 'PRE_LOGIN_MAX_FRAMES', 3, 1024, 'the frames per message before login'),
+  limitSpec(
+    'preLoginMaxMessageBytes',
+    'PRE_LOGIN_MAX_MESSAGE_BYTES',
+    256,
+    2 ** 31 - 1,
+    'the message bytes before login',
+  ),
+  limitSpec('handshakeTimeoutMs', 'HANDSHAKE_TIMEOUT', 100, 3_600_000, 'the handshake timeout (ms)'),
+  limitSpec('preLoginTimeoutMs', 'PRE_LOGIN_TIMEOUT', 1000, 86_400_000, 'the pre-login timeout (ms)'),
+  limitSpec('maxConnections', 'MAX_CONNECTIONS', 3, 1_000_000, 'the connection bound'),
+  limitSpec('maxConnectionsPerAddress', 'MAX_CONNECTIONS_PER_ADDRESS', 3, 1_000_000, 'the connections per address'),
+  limitSpec(
+    'maxNewConnectionsPerSecond',
+    'MAX_NEW_CONNECTIONS_PER_SECOND',
+    1,
+    1_000_000,
+    'the new connections per second',
+  ),
 ];
 
 /** A numeric bound whose flag is the kebab-case of its variable (`MAX_NODES` ↔ `--max-nodes`). */

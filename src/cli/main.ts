@@ -19,7 +19,6 @@ import { runExport } from './data-export.js';
 import { runImport } from './data-import.js';
 import { runRestore } from './data-restore.js';
 import { runVerify } from './data-verify.js';
-import { parseProbeArgs, PROBE_USAGE, runProbe } from './probe.js';
 import { runServe } from './serve.js';
 
 const USAGE = `usage: multiuser-server [serve] [options]
@@ -91,6 +90,8 @@ async function main(argv: string[]): Promise<number> {
   }
   switch (cmd) {
     case 'probe': {
+      // Loaded on demand: the probe's client uses the zeromq addon, which the server never loads.
+      const { parseProbeArgs, PROBE_USAGE, runProbe } = await import('./probe.js');
       const opts = parseProbeArgs(rest);
       if (typeof opts === 'string') {
         process.stderr.write(`multiuser-server probe: ${opts}\n${PROBE_USAGE}`);

@@ -80,8 +80,17 @@ async function startServer(config: Config, logger: ServerLogger, persistence: Pe
     save: (reason) => void persistence.save(reason),
     logger: logger.child({ subsystem: 'net' }),
     sendQueue: { maxMessages: config.sendQueueMaxMessages, maxBytes: config.sendQueueMaxBytes },
-    // libzmq refuses larger frames before they reach us (ZMQ_MAXMSGSIZE), so memory stays bounded too.
-    tuning: { maxFrameBytes: config.maxFrameBytes },
+    // Checked at each frame header, before the body is read: memory stays bounded too.
+    tuning: { maxFrameBytes: config.maxFrameBytes, maxFramesPerMessage: config.maxFramesPerMessage },
+    transport: {
+      preLoginMaxFrames: config.preLoginMaxFrames,
+      preLoginMaxMessageBytes: config.preLoginMaxMessageBytes,
+      handshakeTimeoutMs: config.handshakeTimeoutMs,
+      preLoginTimeoutMs: config.preLoginTimeoutMs,
+      maxConnections: config.maxConnections,
+      maxConnectionsPerAddress: config.maxConnectionsPerAddress,
+      newConnectionsPerAddressPerSecond: config.maxNewConnectionsPerSecond,
+    },
   });
   persistence.onRefuse = (reason) => server.stopAccepting(reason);
   persistence.onResume = () => server.resumeAccepting();
@@ -172,7 +181,7 @@ export async function runServe(argv: readonly string[], io: ServeIo): Promise<nu
 
   const shell = io.stdin.isTTY
     ? startShell(io.stdin, io.stdout, {
-        listUsers: () => session.listUsers(),
+        listUsers: () => session.listUsers().map((u) => ({ ...u, address: server.peersOf(u.clientId).command ?? '-' })),
         kick: (name) => server.adminKick(name),
         save: () => void persistence.save(SAVE_REASON_MANUAL),
         archive: () => {

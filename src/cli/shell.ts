@@ -14,6 +14,8 @@ export interface ShellUser {
   readonly latencyMs: number;
   readonly status: string;
   readonly clientId: string;
+  /** `IP:port` of the user's command connection, when the server knows it. */
+  readonly address?: string;
 }
 
 export interface ShellHooks {
@@ -40,8 +42,12 @@ export const SHELL_HELP = `commands:
 /** The `users` table. */
 export function formatUsers(users: readonly ShellUser[]): string {
   if (users.length === 0) return 'no users connected\n';
-  const rows = users.map((u) => [u.name, u.admin ? 'admin' : '', u.status, `${u.latencyMs} ms`, u.clientId]);
-  const header = ['user', 'role', 'status', 'latency', 'client id'];
+  const withAddress = users.some((u) => u.address !== undefined);
+  const rows = users.map((u) => {
+    const row = [u.name, u.admin ? 'admin' : '', u.status, `${u.latencyMs} ms`, u.clientId];
+    return withAddress ? [...row, u.address ?? '-'] : row;
+  });
+  const header = ['user', 'role', 'status', 'latency', 'client id', ...(withAddress ? ['address'] : [])];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells: string[]): string =>
     cells

@@ -1,18 +1,20 @@
 /**
  * The outgoing side of one ROUTER socket: every message leaves in order per client, nothing is
- * silently lost, and what waits for a slow client is bounded (issue 3 "bounded per-client send
- * queues"; STYLE.md §7, zeromq.js `examples/queue/queue.ts`).
+ * silently lost, and what waits for a slow client is bounded (bounded per-client send queues;
+ * STYLE.md §7, zeromq.js `examples/queue/queue.ts`).
  *
- * The router runs with `mandatory` and `sendTimeout: 0` (see socket-options.ts), so a send either
- * hands the message to libzmq's per-peer pipe at once or fails at once with
- * - `EAGAIN`: the peer's pipe is at its high-water mark (it reads slower than we write), or
- * - `EHOSTUNREACH`: no connection with that identity (not connected yet, or reconnecting).
+ * A send either hands the message to the client's connection at once or answers at once with
+ * - `full`: the connection's write buffer is past its high-water mark (it reads slower than we
+ *   write), or
+ * - `unreachable`: no connection with that identity (not connected yet, or reconnecting).
  * Either way the message and everything after it for that client wait in the client's own queue and
  * are retried with a short backoff; other clients are not held up. When a client's queue passes its
- * bound the client is dropped (`onOverflow`) — never fed a stream with a hole in it.
+ * bound the client is dropped (`onOverflow`) — never fed a stream with a hole in it. Replies to
+ * identities that have not logged in are best effort: one attempt, never queued.
  *
- * Sends are awaited one at a time (zeromq.js allows one pending send per socket), by a single
- * drain loop; `submit` only appends to a FIFO, so the session's effects keep their order.
+ * A single drain loop sends in submit order; `submit` only appends to a FIFO, so the session's
+ * effects keep their order. A socket that answers with a promise (a zeromq.js ROUTER, which allows
+ * one pending send) is awaited one message at a time.
  */
 import type { Channel, ClientId } from '../session/events.js';
 import { errnoCode } from './errors.js';
@@ -38,6 +40,9 @@ export const DEFAULT_SEND_QUEUE_LIMITS: Readonly<SendQueueLimits> = Object.freez
 /** Why a client's messages are waiting. */
 export type BlockReason = 'full' | 'unreachable';
 
+/** A socket's immediate answer to a send. */
+export type SendResult = 'sent' | BlockReason;
+
 /** What the queue looked like when a client was dropped. */
 export interface OverflowInfo {
   readonly client: ClientId;
@@ -51,8 +56,18 @@ export interface OverflowInfo {
 
 export interface ChannelSenderOptions {
   channel: Channel;
-  /** Hands one multipart message (identity first) to the socket; rejects with an errno `code`. */
-  send: (parts: Uint8Array[]) => Promise<void>;
+  /**
+   * Hands one multipart message (identity first) to the socket. Either answers at once (our
+   * ZMTP router: `sent`, `full`, `unreachable`) or returns a promise that rejects with an errno
+   * `code` (`EAGAIN` = full, `EHOSTUNREACH` = unreachable, anything else = failed).
+   */
+  send: (parts: Uint8Array[], client: ClientId) => SendResult | Promise<void>;
+  /**
+   * Called when the drain loop reaches a `forget` or `closeAfter` of a client, i.e. after every
+   * message submitted for it before had its attempt: the socket side closes its connection, after
+   * flushing what was written, or at once (`cut`) when the client was dropped (it does not read).
+   */
+  disconnect?: (client: ClientId, cut: boolean) => void;
   limits: SendQueueLimits;
   /** Called once when a client's queue overflows; the client's queue is already discarded. */
   onOverflow: (info: OverflowInfo) => void;
@@ -69,12 +84,19 @@ export interface ChannelSenderStats {
   readonly queuedBytes: number;
   readonly blockedClients: number;
   readonly droppedClients: number;
+  /** Best-effort messages (to identities not logged in) discarded instead of queued. */
+  readonly bestEffortDiscarded: number;
 }
 
 interface Item {
   readonly client: ClientId;
-  /** `null` marks a `forget`: when the drain loop reaches it, the client's state is released. */
+  /**
+   * `null` marks a `forget` (`parts` empty) or a `closeAfter` (`parts` is `CLOSE_MARK`): when the
+   * drain loop reaches it, the client's state is released or its connection closed.
+   */
   readonly identity: Buffer | null;
+  /** Sent once if the socket takes it at once; never queued, retried or remembered. */
+  readonly bestEffort: boolean;
   /** The message with slot 0 reserved for the identity; may be shared by every recipient of a fan-out. */
   readonly parts: Uint8Array[];
   readonly bytes: number;
@@ -98,6 +120,8 @@ const YIELD_EVERY = 512;
 const MAX_DROPPED_REMEMBERED = 4096;
 
 const NO_IDENTITY = Buffer.alloc(0);
+const CLOSE_MARK: Uint8Array[] = [];
+const FORGET_MARK: Uint8Array[] = [];
 
 /** `[slot for the identity, ...frames]`, the shape `submit` takes. */
 export function messageParts(frames: readonly Uint8Array[]): Uint8Array[] {
@@ -118,6 +142,7 @@ export class ChannelSender {
   private droppedCount = 0;
   private queuedMessages = 0;
   private queuedBytes = 0;
+  private bestEffortDiscarded = 0;
 
   constructor(private readonly opts: ChannelSenderOptions) {}
 
@@ -126,11 +151,20 @@ export class ChannelSender {
    * the message with slot 0 reserved: the identity is written there right before each send, so one
    * array serves every recipient of a fan-out (zeromq.js reads it synchronously when `sendTimeout`
    * is 0; see `messageParts`). `bytes` is the size of the frames, computed once per fan-out.
-   * Ignored once closed or while the client is dropped.
+   * Ignored once closed or while the client is dropped. A `bestEffort` message (a reply to an
+   * identity that has not logged in) is sent if the socket takes it at once and otherwise
+   * discarded: a stranger who left must leave nothing behind that is retried or remembered.
    */
-  submit(client: ClientId, identity: Buffer, parts: Uint8Array[], bytes: number): void {
+  submit(client: ClientId, identity: Buffer, parts: Uint8Array[], bytes: number, bestEffort = false): void {
     if (this.closed || this.dropped.has(client)) return;
-    this.main.push({ client, identity, parts, bytes });
+    this.main.push({ client, identity, parts, bytes, bestEffort });
+    if (!this.draining) void this.drain();
+  }
+
+  /** After what was submitted for the client so far has had its attempt, `disconnect` it. */
+  closeAfter(client: ClientId): void {
+    if (this.closed) return;
+    this.main.push({ client, identity: null, parts: CLOSE_MARK, bytes: 0, bestEffort: false });
     if (!this.draining) void this.drain();
   }
 
@@ -140,7 +174,7 @@ export class ChannelSender {
    */
   forget(client: ClientId): void {
     if (this.closed) return;
-    this.main.push({ client, identity: null, parts: [], bytes: 0 });
+    this.main.push({ client, identity: null, parts: FORGET_MARK, bytes: 0, bestEffort: false });
     if (!this.draining) void this.drain();
   }
 
@@ -167,6 +201,7 @@ export class ChannelSender {
       queuedBytes: this.queuedBytes,
       blockedClients: this.blocked.size,
       droppedClients: this.droppedCount,
+      bestEffortDiscarded: this.bestEffortDiscarded,
     };
   }
 
@@ -203,18 +238,27 @@ export class ChannelSender {
         const item = this.main.shift();
         if (item === undefined) break;
         if (item.identity === null) {
-          this.release(item.client);
-          this.dropped.delete(item.client);
+          const cut = this.dropped.has(item.client);
+          if (item.parts === FORGET_MARK) {
+            this.release(item.client);
+            this.dropped.delete(item.client);
+          }
+          this.opts.disconnect?.(item.client, cut);
           continue;
         }
         if (this.dropped.has(item.client)) continue;
         const waiting = this.blocked.get(item.client);
         if (waiting !== undefined) {
-          this.append(waiting, item);
+          if (item.bestEffort) this.bestEffortDiscarded++;
+          else this.append(waiting, item);
           continue;
         }
-        const outcome = await this.trySend(item);
-        if (outcome !== 'sent' && outcome !== 'failed') this.block(item, outcome);
+        const attempt = this.trySend(item);
+        const outcome = typeof attempt === 'string' ? attempt : await attempt;
+        if (outcome !== 'sent' && outcome !== 'failed') {
+          if (item.bestEffort) this.bestEffortDiscarded++;
+          else this.block(item, outcome);
+        }
         if (++ops >= YIELD_EVERY) {
           ops = 0;
           await yieldToLoop();
@@ -227,22 +271,37 @@ export class ChannelSender {
     if (!this.closed && (this.retryDue || this.main.length > 0)) void this.drain();
   }
 
-  private async trySend(item: Item): Promise<'sent' | 'failed' | BlockReason> {
+  /** Synchronous when the socket answers at once (no microtask per message on the hot path). */
+  private trySend(item: Item): SendResult | 'failed' | Promise<SendResult | 'failed'> {
     item.parts[0] = item.identity as Buffer;
+    let result: SendResult | Promise<void>;
     try {
-      await this.opts.send(item.parts);
-      this.sentCount++;
-      return 'sent';
+      result = this.opts.send(item.parts, item.client);
     } catch (err) {
-      const code = errnoCode(err);
-      if (code === 'EAGAIN') return 'full';
-      if (code === 'EHOSTUNREACH') return 'unreachable';
-      if (this.closed) return 'failed';
-      this.drop(item.client);
-      this.droppedCount++;
-      this.opts.onSendError(item.client, this.opts.channel, err);
-      return 'failed';
+      return this.sendFailed(item, err);
     }
+    if (typeof result === 'string') {
+      if (result === 'sent') this.sentCount++;
+      return result;
+    }
+    return result.then(
+      () => {
+        this.sentCount++;
+        return 'sent' as const;
+      },
+      (err: unknown) => this.sendFailed(item, err),
+    );
+  }
+
+  private sendFailed(item: Item, err: unknown): SendResult | 'failed' {
+    const code = errnoCode(err);
+    if (code === 'EAGAIN') return 'full';
+    if (code === 'EHOSTUNREACH') return 'unreachable';
+    if (this.closed) return 'failed';
+    this.drop(item.client);
+    this.droppedCount++;
+    this.opts.onSendError(item.client, this.opts.channel, err);
+    return 'failed';
   }
 
   private block(item: Item, reason: BlockReason): void {

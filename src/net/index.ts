@@ -30,4 +30,10 @@ export {
   type SessionServerOptions,
   type SessionServerStats,
 } from './session-server.js';
-export type { DealerTuning, RouterTuning } from './socket-options.js';
+export type { DealerTuning } from './socket-options.js';
+export {
+  DEFAULT_TRANSPORT_LIMITS,
+  ROUTER_IDENTITIES,
+  type RouterTuning,
+  type TransportLimits,
+} from './transport-limits.js';

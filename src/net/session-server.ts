@@ -1,11 +1,16 @@
 /**
- * The session server's socket side (DESIGN §3): three ROUTER sockets on P, P+1, P+2, one receive
- * loop each turning messages into `SessionEvent`s, a tick timer, and the execution of the
- * session's `Effect`s in order. The only owner of sockets and timers; the session stays pure.
+ * The session server's socket side (DESIGN §3): three ZMTP ROUTERs on P, P+1, P+2 (zmtp/router.ts)
+ * turning messages into `SessionEvent`s, a tick timer, and the execution of the session's
+ * `Effect`s in order. The only owner of sockets and timers; the session stays pure.
+ *
+ * What a connection may send is bounded while it is read: until its identity is logged in, by the
+ * pre-login budget (a few small frames, enough for Auth, RequestServerInfo and the heartbeat
+ * INIT); after, by MAX_FRAMES_PER_MESSAGE and MAX_FRAME_BYTES. When the session lets a client go
+ * (kick, heartbeat timeout, drop for slowness, logout) its connections on all three ports are
+ * closed; a stranger whose command got its reply is closed too, after the reply is flushed.
  */
-import type { Router } from 'zeromq';
-
 import { decodeTypeFrame } from '../protocol/frame-decoder.js';
+import { MAX_HEARTBEAT_FRAME_BYTES } from '../protocol/heartbeat.js';
 import { DEFAULT_PROTOCOL_LIMITS } from '../protocol/limits.js';
 import { MessageType } from '../protocol/message-types.js';
 import type { Channel, ClientId, Effect, LogLevel, SessionEvent } from '../session/events.js';
@@ -17,24 +22,30 @@ import {
   type OverflowInfo,
   type SendQueueLimits,
 } from './channel-sender.js';
-import {
-  ALL_INTERFACES,
-  CHANNEL_PORT_OFFSET,
-  CHANNELS,
-  channelEndpoints,
-  isIpv6Literal,
-  MAX_BASE_PORT,
-} from './endpoint.js';
+import { ALL_INTERFACES, CHANNEL_PORT_OFFSET, CHANNELS, channelEndpoints, MAX_BASE_PORT } from './endpoint.js';
 import { EffectRunner, type EffectRunnerStats, type PersistHook } from './effect-runner.js';
 import { errnoCode, netError } from './errors.js';
 import { LogLimiter, type LogLimiterOptions } from './log-limiter.js';
 import { NULL_LOGGER, type Logger } from './logger.js';
-import { createRouter, type RouterTuning } from './socket-options.js';
+import {
+  DEFAULT_TRANSPORT_LIMITS,
+  ROUTER_IDENTITIES,
+  type RouterTuning,
+  type TransportLimits,
+} from './transport-limits.js';
+import type { FrameBudget } from './zmtp/frames.js';
+import { ConnectionGate } from './zmtp/gate.js';
+import { ZmtpRouter } from './zmtp/router.js';
 
 /** What the server needs of a session: the pure `handle` (and, for log lines, who is who). */
 export interface SessionLike {
   handle(event: SessionEvent): readonly Effect[];
   listUsers?(): ReadonlyArray<{ readonly name: string; readonly clientId: ClientId }>;
+  /**
+   * Whether the identity is logged in: decides its budget while its messages are read and whether
+   * replies to it are queued (logged in) or best effort. Absent: every identity counts as logged in.
+   */
+  isLoggedIn?(client: ClientId): boolean;
 }
 
 export interface SessionServerOptions {
@@ -48,8 +59,10 @@ export interface SessionServerOptions {
   tickIntervalMs?: number;
   /** Bounds of each client's send queue on each socket. */
   sendQueue?: Partial<SendQueueLimits>;
-  /** Socket tuning; see socket-options.ts for the reasons behind the defaults. */
+  /** Socket tuning; see transport-limits.ts for the reasons behind the defaults. */
   tuning?: Partial<RouterTuning>;
+  /** Pre-login budgets, timeouts and connection limits; see transport-limits.ts. */
+  transport?: Partial<TransportLimits>;
   /** Rate limits of log effects that carry a `key`. */
   logLimits?: Partial<LogLimiterOptions>;
   /**
@@ -69,11 +82,18 @@ export interface SessionServerOptions {
 /** Default period of the tick event: 10 per heartbeat period (PING about every 1000 ms, §4.13). */
 export const DEFAULT_TICK_INTERVAL_MS = 100;
 
-const DEFAULT_TUNING: Readonly<Omit<RouterTuning, 'ipv6'>> = Object.freeze({
+const DEFAULT_TUNING: Readonly<RouterTuning> = Object.freeze({
   sendHighWaterMark: 1000,
-  receiveHighWaterMark: 1000,
+  sendHighWaterBytes: 8 * 1024 * 1024,
   maxFrameBytes: DEFAULT_PROTOCOL_LIMITS.maxPayloadFrameBytes,
+  maxFramesPerMessage: DEFAULT_PROTOCOL_LIMITS.maxFrames,
 });
+
+/** The router routes by client id; the identity slot of a best-effort message stays empty. */
+const STRANGER_IDENTITY = Buffer.alloc(0);
+
+/** TCP keepalive as the reference sets on command and data: 300 s idle (§1.4). */
+const KEEPALIVE_MS = 300_000;
 
 const monotonicWallClock = (): number => performance.timeOrigin + performance.now();
 
@@ -96,7 +116,7 @@ export class SessionServer {
   /** The bound endpoints, e.g. `tcp://127.0.0.1:5555`. */
   readonly endpoints: Readonly<Record<Channel, string>>;
 
-  private readonly routers: Record<Channel, Router>;
+  private readonly routers: Record<Channel, ZmtpRouter>;
   private readonly senders: Record<Channel, ChannelSender>;
   private readonly session: SessionLike;
   private readonly logger: Logger;
@@ -109,26 +129,74 @@ export class SessionServer {
   private readonly received: Record<Channel, number> = { command: 0, data: 0, heartbeat: 0 };
   private sessionErrors = 0;
   private tickTimer: NodeJS.Timeout | undefined;
-  private readonly loops: Promise<void>[] = [];
+  private readonly closed: Promise<void>[] = [];
+  /** Strangers sent a command reply during the current dispatch (see `onMessage`). */
+  private readonly answered = new Set<ClientId>();
   private readonly runner: EffectRunner;
   private readonly saveHook: ((reason: string) => void) | undefined;
   private refusing: string | null = null;
   private refused = 0;
+  private readonly isLoggedIn: (client: ClientId) => boolean;
+  private readonly budgets: Record<Channel, FrameBudget>;
+  private readonly preLoginBudgets: Record<Channel, FrameBudget>;
+  readonly gate: ConnectionGate;
 
-  private constructor(opts: SessionServerOptions, host: string, routers: Record<Channel, Router>) {
+  private constructor(opts: SessionServerOptions, host: string) {
     this.port = opts.port;
     this.host = host;
     this.endpoints = channelEndpoints(host, opts.port);
-    this.routers = routers;
     this.session = opts.session;
     this.logger = opts.logger ?? NULL_LOGGER;
     this.limiter = new LogLimiter(opts.logLimits);
     this.clock = opts.clock ?? monotonicWallClock;
+    const session = opts.session;
+    this.isLoggedIn = session.isLoggedIn === undefined ? () => true : (client) => session.isLoggedIn?.(client) === true;
+    const tuning: RouterTuning = { ...DEFAULT_TUNING, ...opts.tuning };
+    const transport: TransportLimits = { ...DEFAULT_TRANSPORT_LIMITS, ...opts.transport };
+    const budget = (maxFrameBytes: number): FrameBudget => ({
+      maxFrames: tuning.maxFramesPerMessage,
+      maxFrameBytes,
+      maxMessageBytes: Number.MAX_SAFE_INTEGER,
+    });
+    this.budgets = {
+      command: budget(tuning.maxFrameBytes),
+      data: budget(tuning.maxFrameBytes),
+      heartbeat: budget(MAX_HEARTBEAT_FRAME_BYTES),
+    };
+    // Never more before login than after it (a heartbeat frame is tiny either way).
+    const preLogin = (channel: Channel): FrameBudget => ({
+      maxFrames: Math.min(transport.preLoginMaxFrames, tuning.maxFramesPerMessage),
+      maxFrameBytes: Math.min(transport.preLoginMaxMessageBytes, this.budgets[channel].maxFrameBytes),
+      maxMessageBytes: transport.preLoginMaxMessageBytes,
+    });
+    this.preLoginBudgets = { command: preLogin('command'), data: preLogin('data'), heartbeat: preLogin('heartbeat') };
+    const monotonic = (): number => performance.now();
+    this.gate = new ConnectionGate(transport, monotonic);
+    const makeRouter = (channel: Channel): ZmtpRouter =>
+      new ZmtpRouter({
+        name: `${channel} port ${opts.port + CHANNEL_PORT_OFFSET[channel]}`,
+        routingId: ROUTER_IDENTITIES[channel],
+        gate: this.gate,
+        maxCommandBytes: transport.maxZmtpCommandBytes,
+        sendHighWaterMark: tuning.sendHighWaterMark,
+        sendHighWaterBytes: tuning.sendHighWaterBytes,
+        keepAliveMs: channel === 'heartbeat' ? 0 : KEEPALIVE_MS,
+        handshakeTimeoutMs: transport.handshakeTimeoutMs,
+        preLoginTimeoutMs: transport.preLoginTimeoutMs,
+        budget: (client) => (this.isLoggedIn(client) ? this.budgets[channel] : this.preLoginBudgets[channel]),
+        isLoggedIn: this.isLoggedIn,
+        onMessage: (client, frames) => this.onMessage(channel, client, frames),
+        log: (level, message, key) => this.writeLog(level, message, key),
+        label: (client) => this.labelOf(client),
+      });
+    this.routers = { command: makeRouter('command'), data: makeRouter('data'), heartbeat: makeRouter('heartbeat') };
+    const routers = this.routers;
     const limits = { ...DEFAULT_SEND_QUEUE_LIMITS, ...opts.sendQueue };
     const make = (channel: Channel): ChannelSender =>
       new ChannelSender({
         channel,
-        send: (parts) => routers[channel].send(parts),
+        send: (parts, client) => routers[channel].send(parts, client),
+        disconnect: (client, cut) => routers[channel].disconnect(client, cut),
         limits,
         now: this.clock,
         onOverflow: (info) => this.onOverflow(info),
@@ -155,20 +223,22 @@ export class SessionServer {
     if (!Number.isInteger(opts.port) || opts.port < 1 || opts.port > MAX_BASE_PORT) {
       throw netError('NET_BIND', `port ${opts.port} is not between 1 and ${MAX_BASE_PORT} (P+2 must be a port too)`);
     }
-    const tuning: RouterTuning = { ...DEFAULT_TUNING, ipv6: isIpv6Literal(host), ...opts.tuning };
-    const endpoints = channelEndpoints(host, opts.port);
-    const routers = {} as Record<Channel, Router>;
+    const server = new SessionServer(opts, host);
     try {
       for (const channel of CHANNELS) {
-        routers[channel] = createRouter(channel, tuning);
-        await bindOne(routers[channel], endpoints[channel], channel, opts.port + CHANNEL_PORT_OFFSET[channel]);
+        await bindOne(
+          server.routers[channel],
+          host,
+          server.endpoints[channel],
+          channel,
+          opts.port + CHANNEL_PORT_OFFSET[channel],
+        );
       }
     } catch (err) {
-      for (const r of Object.values(routers)) r.close();
+      await server.close();
       throw err;
     }
-    const server = new SessionServer(opts, host, routers);
-    server.startLoops(opts.tickIntervalMs ?? DEFAULT_TICK_INTERVAL_MS);
+    server.startTimer(opts.tickIntervalMs ?? DEFAULT_TICK_INTERVAL_MS);
     return server;
   }
 
@@ -201,6 +271,20 @@ export class SessionServer {
     return this.refusing;
   }
 
+  /** `IP:port` of the client's connection on each port (undefined where it has none). */
+  peersOf(client: ClientId): Record<Channel, string | undefined> {
+    return {
+      command: this.routers.command.peerOf(client),
+      data: this.routers.data.peerOf(client),
+      heartbeat: this.routers.heartbeat.peerOf(client),
+    };
+  }
+
+  /** Open TCP connections on the three ports (handshaking, logged in or not). */
+  get connectionCount(): number {
+    return this.gate.connections;
+  }
+
   /** What waits for a client on each socket (0 when it keeps up). */
   queuedFor(client: ClientId): Record<Channel, { messages: number; bytes: number }> {
     return {
@@ -224,7 +308,7 @@ export class SessionServer {
     };
   }
 
-  /** Stops the timer, the queues and the sockets; resolves when every receive loop has ended. Idempotent. */
+  /** Stops the timer, the queues and the sockets; resolves when every listener is closed. Idempotent. */
   async close(): Promise<void> {
     if (!this.closing) {
       this.closing = true;
@@ -232,62 +316,31 @@ export class SessionServer {
       this.runner.close();
       for (const channel of CHANNELS) {
         this.senders[channel].close();
-        this.routers[channel].close();
+        this.closed.push(this.routers[channel].close());
       }
       this.identities.clear();
       this.pending.length = 0;
     }
-    await Promise.all(this.loops);
+    await Promise.all(this.closed);
   }
 
-  private startLoops(tickIntervalMs: number): void {
-    for (const channel of CHANNELS) {
-      this.loops.push(this.receiveLoop(channel));
-      this.loops.push(this.observeLoop(channel));
-    }
+  private startTimer(tickIntervalMs: number): void {
     this.tickTimer = setInterval(() => this.dispatch({ type: 'tick', now: this.clock() }), tickIntervalMs);
   }
 
-  private async receiveLoop(channel: Channel): Promise<void> {
-    const router = this.routers[channel];
-    while (!this.closing) {
-      try {
-        for await (const [identity, ...frames] of router) {
-          this.received[channel]++;
-          // `dispatch` catches everything the session throws: one bad message never ends this loop.
-          this.dispatch({ type: 'message', channel, from: identity.toString('hex'), frames, now: this.clock() });
-        }
-        return; // the iterator ends when the socket is closed
-      } catch (err) {
-        if (this.closing) return;
-        this.logger.error(`Receive on the ${channel} socket failed (${describe(err)}); receiving again`);
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
+  private onMessage(channel: Channel, from: ClientId, frames: Buffer[]): void {
+    this.received[channel]++;
+    const stranger = channel === 'command' && !this.isLoggedIn(from);
+    this.answered.clear();
+    // `dispatch` catches everything the session throws: one bad message never ends a connection.
+    this.dispatch({ type: 'message', channel, from, frames, now: this.clock() });
+    // A stranger got its one answer (server info, or a failed Auth; the add-on asks for server
+    // info on a throw-away socket and disconnects on a failed Auth): its connections on the three
+    // ports are closed once the reply is flushed, so strangers who leave, or do not, hold nothing.
+    if (stranger && this.answered.has(from) && !this.isLoggedIn(from)) {
+      for (const ch of CHANNELS) this.senders[ch].closeAfter(from);
     }
-  }
-
-  /** Connection events, for operators: who connects, and handshakes that fail (port scanners, bad peers). */
-  private async observeLoop(channel: Channel): Promise<void> {
-    try {
-      for await (const event of this.routers[channel].events) {
-        if (event.type === 'accept' || event.type === 'disconnect') {
-          if (this.logger.enabled('debug')) this.logger.debug(`${channel} socket: ${event.type} ${event.address}`);
-        } else if (
-          event.type === 'handshake:error:protocol' ||
-          event.type === 'handshake:error:auth' ||
-          event.type === 'handshake:error:other'
-        ) {
-          const detail = describe(event.error);
-          this.writeLog(
-            'warn',
-            `${channel} socket: handshake failed from ${event.address} (${detail})`,
-            'net:handshake',
-          );
-        }
-      }
-    } catch (err) {
-      if (!this.closing) this.logger.debug(`${channel} socket: event observer ended (${describe(err)})`);
-    }
+    this.answered.clear();
   }
 
   /**
@@ -333,7 +386,12 @@ export class SessionServer {
         for (const f of effect.frames) bytes += f.byteLength;
         const sender = this.senders[effect.channel];
         const parts = messageParts(effect.frames);
-        for (const client of effect.to) sender.submit(client, this.identityOf(client), parts, bytes);
+        for (const client of effect.to) {
+          const loggedIn = this.isLoggedIn(client);
+          if (!loggedIn && effect.channel === 'command') this.answered.add(client);
+          // A stranger's identity is not cached: nothing about it outlives the attempt.
+          sender.submit(client, loggedIn ? this.identityOf(client) : STRANGER_IDENTITY, parts, bytes, !loggedIn);
+        }
         break;
       }
       case 'log':
@@ -401,9 +459,17 @@ export class SessionServer {
   }
 }
 
-async function bindOne(router: Router, endpoint: string, channel: Channel, port: number): Promise<void> {
+async function bindOne(
+  router: ZmtpRouter,
+  host: string,
+  endpoint: string,
+  channel: Channel,
+  port: number,
+): Promise<void> {
+  // `*` binds every IPv4 interface, as libzmq's `tcp://*:P` without ZMQ_IPV6.
+  const address = host === ALL_INTERFACES ? '0.0.0.0' : host.replace(/^\[|\]$/g, '');
   try {
-    await router.bind(endpoint);
+    await router.listen(address, port);
   } catch (err) {
     if (errnoCode(err) === 'EADDRINUSE') {
       throw netError('NET_ADDRESS_IN_USE', `port ${port} (${channel}) is already in use: cannot bind ${endpoint}`, err);

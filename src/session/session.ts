@@ -155,6 +155,11 @@ export class Session {
     return users;
   }
 
+  /** Whether this identity is logged in (`net/` bounds what a connection may send until it is). */
+  isLoggedIn(client: ClientId): boolean {
+    return this.ctx.clients.get(client) !== undefined;
+  }
+
   /** WAITING, SRV_SYNC or ACTIVE (§3.2). */
   get phase(): ServerPhase {
     return this.ctx.phase;

@@ -41,7 +41,6 @@ function hostileMessages(): { channel: Channel; frames: Buffer[] }[] {
     { channel: 'command', frames: [b('not a pickle')] },
     { channel: 'command', frames: [b("c__builtin__\neval\n(S'1+1'\ntR.")] }, // a global in frame 0 (cap 10)
     { channel: 'command', frames: [typeFrame(MessageType.Auth), b('alice')] }, // too few frames
-    { channel: 'command', frames: Array.from({ length: 40 }, () => b('x')) },
     { channel: 'command', frames: cmd(MessageType.Auth, 'not a dict') },
     { channel: 'command', frames: cmd(MessageType.Kick, strDict([])) }, // crash: kick_without_user
     { channel: 'command', frames: cmd(MessageType.Snapshot, strDict([['STATE', 'GET']])) }, // crash: snapshot_GET_without_ID
@@ -79,6 +78,9 @@ function hostileMessages(): { channel: Channel; frames: Buffer[] }[] {
     });
     list.push({ channel: channels[i % 3], frames });
   }
+  // Past MAX_FRAMES_PER_MESSAGE (and the pre-login budget): the connection is cut at the 17th
+  // frame header, so it goes last.
+  list.push({ channel: 'command', frames: Array.from({ length: 40 }, () => b('x')) });
   return list;
 }
 
