@@ -156,18 +156,22 @@ function run(m: Machine): PyValue {
         pos += n;
         break;
       case 0x5d: // EMPTY_LIST
+        if (--m.containerBudget < 0) return tooMany(m, pos);
         heights[sp] = 1;
         stack[sp++] = newList();
         break;
       case 0x7d: // EMPTY_DICT
+        if (--m.containerBudget < 0) return tooMany(m, pos);
         heights[sp] = 1;
         stack[sp++] = new PyDict();
         break;
       case 0x29: // EMPTY_TUPLE
+        if (--m.containerBudget < 0) return tooMany(m, pos);
         heights[sp] = 1;
         stack[sp++] = new PyTuple([]);
         break;
       case 0x8f: // EMPTY_SET
+        if (--m.containerBudget < 0) return tooMany(m, pos);
         heights[sp] = 1;
         stack[sp++] = new PySet(false);
         break;
@@ -177,6 +181,7 @@ function run(m: Machine): PyValue {
         // TUPLE3
         n = op - 0x84;
         if (sp - n < fence) return underflow(m, op, pos, sp, fence);
+        if (--m.containerBudget < 0) return tooMany(m, pos);
         const items = stack.slice(sp - n, sp);
         h = maxHeight(stack, heights, sp - n, sp) + 1;
         sp -= n;
@@ -203,6 +208,7 @@ function run(m: Machine): PyValue {
       case 0x74: {
         // TUPLE
         if (marks.length === 0) return noMark(m, op, pos);
+        if (--m.containerBudget < 0) return tooMany(m, pos);
         mark = marks.pop() as number;
         fence = marks.length > 0 ? marks[marks.length - 1] : 0;
         const items = stack.slice(mark, sp);
@@ -281,6 +287,7 @@ function run(m: Machine): PyValue {
         if (marks.length === 0) return noMark(m, op, pos);
         mark = marks.pop() as number;
         fence = marks.length > 0 ? marks[marks.length - 1] : 0;
+        if (--m.containerBudget < 0) return tooMany(m, pos);
         const set = new PySet(true);
         for (let i = mark; i < sp; i++) {
           const k = stack[i];
@@ -413,6 +420,13 @@ function noMark(m: Machine, op: number, pos: number): never {
 function tooDeep(m: Machine, pos: number): never {
   m.pos = pos;
   return m.tooDeep();
+}
+
+function tooMany(m: Machine, pos: number): never {
+  m.pos = pos;
+  m.containerBudget = 0;
+  m.countContainer();
+  throw new Error('unreachable');
 }
 
 function memoFull(m: Machine, pos: number): never {

@@ -8,7 +8,7 @@
  * which is why `K\x01(a.` is an underflow and `(N.` returns None.
  */
 import { pickleError, type PickleErrorCode } from './errors.js';
-import { DEFAULT_PICKLE_LIMITS, type PickleLimits } from './limits.js';
+import { containerBudget, DEFAULT_PICKLE_LIMITS, type PickleLimits } from './limits.js';
 import { checkHashable, isContainer } from './nesting.js';
 import { OPCODE_NAMES } from './opcodes.js';
 import type { PyValue } from './value.js';
@@ -75,6 +75,8 @@ export class Machine {
    * result gets the full `checkDepth` walk.
    */
   shared = false;
+  /** Containers that may still be built (`maxContainers` minus those built so far). */
+  containerBudget: number;
   /** The protocol from PROTO, for error messages only: CPython reads any opcode at any protocol. */
   proto = 0;
 
@@ -83,6 +85,7 @@ export class Machine {
     if (bytes.length > this.limits.maxBytes) {
       throw pickleError('PICKLE_LIMIT', `pickle of ${bytes.length} bytes exceeds maxBytes ${this.limits.maxBytes}`);
     }
+    this.containerBudget = containerBudget(this.limits, bytes.length);
     this.bytes = bytes;
     this.data = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     this.text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -139,9 +142,17 @@ export class Machine {
   }
 
   push(v: PyValue, height: number): void {
+    // Only containers (and the objects that hold other values) have a height.
+    if (height > 0) this.countContainer();
     this.heights[this.sp] = height;
     this.stack[this.sp++] = v;
     if (height > this.limits.maxDepth) this.tooDeep();
+  }
+
+  countContainer(): void {
+    if (--this.containerBudget < 0) {
+      throw pickleError('PICKLE_LIMIT', `more than ${containerBudget(this.limits, this.end)} containers`, this.pos);
+    }
   }
 
   tooDeep(): never {

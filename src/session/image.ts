@@ -23,7 +23,7 @@ import { archiveAdditionsOf, checkChatMessage, checkTask } from './archive-updat
 import type { SessionContext } from './context.js';
 import { sessionError } from './errors.js';
 import { acceptMutation, applyMutation, type Mutation } from './mutation.js';
-import { checkNodeData } from './node-validation.js';
+import { validateNodeData } from './node-validation.js';
 import type { SessionImage, SessionImageNode } from './session-image.js';
 
 export interface ImportOptions {
@@ -90,7 +90,7 @@ function nodeMutation(ctx: SessionContext, node: SessionImageNode, verify: boole
     return `not a valid node (${String((err as { code?: unknown }).code)})`;
   }
   if (verify) {
-    const check = checkNodeData(ctx, decoded.dataBytes);
+    const check = validateNodeData(ctx, decoded.dataBytes);
     if (!check.ok) return check.reason;
   }
   return {

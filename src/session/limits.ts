@@ -66,7 +66,14 @@ export interface SessionLimits extends ArchiveLimits {
   maxChatMessageBytes: number;
   /** One archived task, as JSON. */
   maxTaskBytes: number;
-  /** Bounds of the pickles the session decodes (command data, node data, deltas). */
+  /**
+   * Containers (dicts, lists, tuples, sets) in the data frame of a command and in a dependency
+   * list, the pickles the codec decodes on receipt. The add-on's largest is a presence update
+   * with 16 (docs/security.md "What one message can cost"); at the default a hostile command
+   * costs the decoder at most ~3 MB and ~11 ms, however small it is.
+   */
+  maxCommandContainers: number;
+  /** Bounds of the pickles the session scans or decodes (node data, deltas; command data within `maxCommandContainers`). */
   pickle?: Partial<PickleLimits>;
 }
 
@@ -90,6 +97,7 @@ export const DEFAULT_SESSION_LIMITS: Readonly<SessionLimits> = Object.freeze({
   maxArchivedTasks: 500,
   maxDeletedTaskIds: 1000,
   maxArchiveJsonChars: 1 * MIB,
+  maxCommandContainers: 10_000,
   maxChatMessageBytes: 16 * KIB,
   maxTaskBytes: 16 * KIB,
 });
@@ -107,6 +115,9 @@ export function protocolLimitsOf(limits: SessionLimits, dataFrameBytes: number):
     maxTextFrameBytes: limits.maxTextFrameBytes,
     maxDepsFrameBytes: limits.maxDepsFrameBytes,
     maxPayloadFrameBytes: dataFrameBytes,
-    pickle: limits.pickle,
+    pickle: {
+      ...limits.pickle,
+      maxContainers: Math.min(limits.maxCommandContainers, limits.pickle?.maxContainers ?? Infinity),
+    },
   };
 }
