@@ -13,7 +13,8 @@
  *   float/bool/None only;
  * - refused as PICKLE_TRUNCATED, PICKLE_BAD_OPCODE, PICKLE_MALFORMED, PICKLE_MEMO (missing memo
  *   entry) or PICKLE_PROTOCOL => CPython fails too;
- * - refused as PICKLE_FORBIDDEN or PICKLE_LIMIT => stricter than CPython on purpose, for one of
+ * - refused as PICKLE_FORBIDDEN, PICKLE_MEMO_SPARSE or PICKLE_LIMIT => stricter than CPython on
+ *   purpose, for one of
  *   the reasons listed at `ScanLimits` and in docs/security.md "Pickles relayed to clients":
  *   globals, persistent ids, object building (REDUCE, BUILD, NEWOBJ, OBJ, INST, EXT*),
  *   bytearray (protocol 5), `list[i] = v` through SETITEM(S), sparse memo indices, and the
@@ -573,7 +574,7 @@ class Scanner {
    */
   private memoPut(idx: number, slot: number): void {
     const n = this.memoKinds.length;
-    if (idx > n) this.limit(`memo index ${idx} skips entries (next is ${n})`);
+    if (idx > n) throw pickleError('PICKLE_MEMO_SPARSE', `memo index ${idx} skips entries (next is ${n})`, this.pos);
     if (idx === n && n >= this.lim.maxMemo) this.limit(`memo holds more than ${this.lim.maxMemo} entries`);
     this.memoKinds[idx] = this.kinds[slot];
     this.memoHeights[idx] = this.heights[slot];
