@@ -30,8 +30,13 @@ export function scanPlainFrame(
   try {
     return scanPlainPickle(frame, pickleLimits);
   } catch (err) {
-    throw protocolError(code, 'frame is not an acceptable pickle', frameIndex, err);
+    throw protocolError(code, `frame is not an acceptable pickle: ${describeError(err)}`, frameIndex, err);
   }
+}
+
+function describeError(err: unknown): string {
+  const code = (err as { code?: unknown }).code;
+  return `${typeof code === 'string' ? code + ' ' : ''}${err instanceof Error ? err.message : String(err)}`;
 }
 
 /**
@@ -51,7 +56,7 @@ export function decodePlainPickle(
     value = decodePickle(frame, { limits: pickleLimits, allowGlobal: refuseEveryGlobal, allowPersistentIds: false });
   } catch (err) {
     // Any exception, not only PickleError: a decoder bug must not escape as another type (brief).
-    throw protocolError(code, 'frame is not an acceptable pickle', frameIndex, err);
+    throw protocolError(code, `frame is not an acceptable pickle: ${describeError(err)}`, frameIndex, err);
   }
   const bad = findNonPlain(value);
   if (bad !== undefined) throw protocolError(code, `pickle holds ${bad}`, frameIndex);

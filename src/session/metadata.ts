@@ -11,8 +11,10 @@
  *   Only the owner frame is re-encoded; the data frame goes out as received.
  * - Data that is not a dict is logged and neither merged nor relayed (as the reference: cap 06).
  * - The update frame is bounded by `maxMetadataUpdateBytes` (checked before decoding, session.ts), the merged metadata by
- *   `maxMetadataBytes` (sum of the pickled sizes of the values) and `maxMetadataKeys`; an update
- *   that would cross a bound is refused whole.
+ *   `maxMetadataBytes` (sum of the pickled sizes of the values) and `maxMetadataKeys`, and all
+ *   logged-in users' merged metadata together by `maxUserListMetadataBytes`, since every client
+ *   receives all of it in the user list every second; an update that would cross a bound is
+ *   refused whole. Its data frame was scanned and decoded within `maxCommandContainers` (codec).
  *
  * An accepted update is journaled (mutation.ts), then what it adds to the chat/task archive
  * (archive-updates.ts), then relayed.
@@ -48,6 +50,15 @@ export function handleMetadata(ctx: SessionContext, from: ClientId, msg: UpdateU
     reject(ctx, 'metadata', from, `Metadata from ${record.id} refused: merged metadata would exceed its bounds`);
     return;
   }
+  if (userListMetadataBytes(ctx) - entry.metadataBytes + total > ctx.limits.maxUserListMetadataBytes) {
+    reject(
+      ctx,
+      'metadata',
+      from,
+      `Metadata from ${record.id} refused: the user list would exceed ${ctx.limits.maxUserListMetadataBytes} bytes of metadata`,
+    );
+    return;
+  }
   // Computed against the metadata merged so far, so an unchanged value is not parsed again.
   const archiveChanges = archiveUpdatesOf(ctx, record, msg.data);
   acceptMutation(ctx, { type: 'metadata', name: record.id, data: msg.data }, { metadataSizes: sizes });
@@ -55,4 +66,11 @@ export function handleMetadata(ctx: SessionContext, from: ClientId, msg: UpdateU
   // The owner frame is the sender's name, never the archive entry's: Auth refuses that name (§7.4).
   const [type, , data] = relayFrames(msg);
   ctx.out.send('command', ctx.clients.others(from), [type, encodeTextFrame(record.id, 1), data]);
+}
+
+/** Merged metadata bytes of every logged-in user: what each user list carries. */
+function userListMetadataBytes(ctx: SessionContext): number {
+  let sum = 0;
+  for (const r of ctx.clients.records()) sum += r.entry.metadataBytes;
+  return sum;
 }
