@@ -16,7 +16,7 @@ import { PickleError, pickleError } from './errors.js';
 import { readLong } from './long.js';
 import { appendScalarRun, countScalarRun, newList, scalarRunEnd } from './scalar-run.js';
 import { Machine, type DecodeOptions } from './machine.js';
-import { checkDepth, checkHashable, isContainer } from './nesting.js';
+import { checkDepth, isContainer } from './nesting.js';
 import { decodeUtf8 } from './utf8.js';
 import { PyDict, PySet, PyTuple, UnhashableError, pyInt, type PyValue } from './value.js';
 
@@ -60,7 +60,6 @@ function run(m: Machine): PyValue {
   const memo = m.memo;
   const maxDepth = m.limits.maxDepth;
   const maxMemo = m.limits.maxMemo;
-  const maxKeyNodes = m.limits.maxKeyNodes;
   let budget = m.limits.maxItems;
   let pos = 0;
   let sp = 0;
@@ -259,7 +258,7 @@ function run(m: Machine): PyValue {
             const k = stack[i];
             if (typeof k === 'string') target.setStr(k, stack[i + 1]);
             else {
-              checkHashable(k, maxKeyNodes, maxDepth);
+              m.guardKey(k);
               target.set(k, stack[i + 1]);
             }
           }
@@ -272,7 +271,7 @@ function run(m: Machine): PyValue {
           }
           for (let i = mark; i < sp; i++) {
             const k = stack[i];
-            if (typeof k === 'object') checkHashable(k, maxKeyNodes, maxDepth);
+            if (typeof k === 'object') m.guardKey(k);
             target.add(k);
           }
         }
@@ -291,7 +290,7 @@ function run(m: Machine): PyValue {
         const set = new PySet(true);
         for (let i = mark; i < sp; i++) {
           const k = stack[i];
-          if (typeof k === 'object') checkHashable(k, maxKeyNodes, maxDepth);
+          if (typeof k === 'object') m.guardKey(k);
           set.add(k);
         }
         h = maxHeight(stack, heights, mark, sp) + 1;

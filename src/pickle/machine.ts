@@ -86,6 +86,7 @@ export class Machine {
       throw pickleError('PICKLE_LIMIT', `pickle of ${bytes.length} bytes exceeds maxBytes ${this.limits.maxBytes}`);
     }
     this.containerBudget = containerBudget(this.limits, bytes.length);
+    this.hashBudget = this.limits.maxItems;
     this.bytes = bytes;
     this.data = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     this.text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -235,8 +236,17 @@ export class Machine {
     this.stack[this.sp++] = v;
   }
 
-  /** Bounds what `hashKey` may expand (see `checkHashable`). */
+  /**
+   * Values hashing may still visit over the whole decode: one memo-shared tuple of `maxKeyNodes`
+   * values used as a million keys would otherwise cost a million times its size.
+   */
+  hashBudget: number;
+
+  /** Bounds what `hashKey` may expand (see `checkHashable`), per key and in total. */
   guardKey = (key: PyValue): void => {
-    checkHashable(key, this.limits.maxKeyNodes, this.limits.maxDepth);
+    this.hashBudget -= checkHashable(key, this.limits.maxKeyNodes, this.limits.maxDepth);
+    if (this.hashBudget < 0) {
+      throw pickleError('PICKLE_LIMIT', `hashing keys would visit more than ${this.limits.maxItems} values`, this.pos);
+    }
   };
 }

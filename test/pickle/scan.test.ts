@@ -329,3 +329,20 @@ describe('the decoder has the same container budget', () => {
     assert.equal((decodePickle(fits, { limits: { maxContainers: 20_000 } }) as unknown[]).length, 19_999);
   });
 });
+
+describe('the decoder bounds hashing over the whole pickle', () => {
+  test('a shared 127-value tuple used as 100,000 keys is refused, not hashed 12.7 M times', () => {
+    let small = '8004 29 94';
+    for (let k = 0; k < 6; k++)
+      small += ` 68 ${k.toString(16).padStart(2, '0')} 68 ${k.toString(16).padStart(2, '0')} 86 94`;
+    const pairs = ' 68 06 4e'.repeat(100_000);
+    const p = hex(small + ' 7d 28' + pairs + ' 75 2e');
+    assert.throws(
+      () => decodePickle(p),
+      (e: PickleError) => e.code === 'PICKLE_LIMIT',
+    );
+    // The same key 1,000 times is fine (127,000 values hashed).
+    const few = hex(small + ' 7d 28' + ' 68 06 4e'.repeat(1000) + ' 75 2e');
+    assert.ok(decodePickle(few) instanceof PyDict);
+  });
+});
