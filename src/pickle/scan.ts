@@ -57,6 +57,56 @@ export interface PlainScan {
 /** The bounds of a scan: the decoder's (limits.ts), so what the scan accepts the server can decode. */
 export type ScanLimits = PickleLimits;
 
+/** Slot layout: kind in bits 0-2, nesting height in bits 3-15, hashing cost in bits 16-31 (saturating). */
+const HEIGHT_MAX = 0x1fff;
+const KEY_NODES_MAX = 0xffff;
+
+function pack(kind: number, height: number, keyNodes: number): number {
+  return (kind | (height << 3) | (Math.min(keyNodes, KEY_NODES_MAX) << 16)) >>> 0;
+}
+
+function kindOf(slot: number): number {
+  return slot & 7;
+}
+
+function heightOf(slot: number): number {
+  return (slot >>> 3) & HEIGHT_MAX;
+}
+
+function keyNodesOf(slot: number): number {
+  return slot >>> 16;
+}
+
+/** A scalar leaf: kind SCALAR, height 0, hashing visits 1 value. */
+const SCALAR_SLOT = pack(SCALAR, 0, 1);
+
+/** Bytes of each fixed-width scalar opcode (with its argument); 0 for every other byte. */
+const SCALAR_WIDTH = new Uint8Array(256);
+SCALAR_WIDTH[0x4e] = 1; // NONE
+SCALAR_WIDTH[0x88] = 1; // NEWTRUE
+SCALAR_WIDTH[0x89] = 1; // NEWFALSE
+SCALAR_WIDTH[0x4b] = 2; // BININT1
+SCALAR_WIDTH[0x4d] = 3; // BININT2
+SCALAR_WIDTH[0x4a] = 5; // BININT
+SCALAR_WIDTH[0x47] = 9; // BINFLOAT
+
+/** Where the last `countScalarRun` stopped (module state: one scan runs at a time). */
+let scalarRunStop = 0;
+
+/** Fixed-width scalar opcodes from `start`: how many (their end in `scalarRunStop`). Small, so V8 optimizes it alone. */
+function countScalarRun(b: Uint8Array, start: number, end: number): number {
+  let q = start;
+  let n = 0;
+  while (q < end) {
+    const w = SCALAR_WIDTH[b[q]];
+    if (w === 0 || w > end - q) break;
+    q += w;
+    n++;
+  }
+  scalarRunStop = q;
+  return n;
+}
+
 function hashable(kind: number): boolean {
   return kind <= TUPLE || kind === FROZENSET;
 }
@@ -89,14 +139,17 @@ class Scanner {
   pos = 0;
   private sp = 0;
   private fence = 0;
-  private readonly kinds: number[] = [];
-  private readonly heights: number[] = [];
-  /** Values hashing a slot visits (decoder's `checkHashable` count); only read for tuples and frozensets. */
-  private readonly keyNodes: number[] = [];
+  /**
+   * Stack and memo slots, packed (see `pack`): 4 bytes a slot, so a pickle that leaves 10 M
+   * values on the stack (MARK, 10 M x None, APPENDS) costs 40 MB here, as it costs 80 MB of
+   * pointers in CPython.
+   */
+  private stack = new Uint32Array(1024);
+  private memo = new Uint32Array(256);
+  private memoLen = 0;
   private readonly marks: number[] = [];
-  private readonly memoKinds: number[] = [];
-  private readonly memoHeights: number[] = [];
-  private readonly memoKeyNodes: number[] = [];
+  private readonly maxKeyNodes: number;
+  private readonly maxDepth: number;
   private containers = 0;
   private readonly maxContainers: number;
   private hashWork = 0;
@@ -110,6 +163,8 @@ class Scanner {
     this.data = new DataView(b.buffer, b.byteOffset, b.byteLength);
     this.end = b.length;
     this.maxContainers = containerBudget(lim, b.length);
+    this.maxKeyNodes = Math.min(lim.maxKeyNodes, KEY_NODES_MAX - 1);
+    this.maxDepth = Math.min(lim.maxDepth, HEIGHT_MAX);
   }
 
   run(): PlainScan {
@@ -124,26 +179,25 @@ class Scanner {
       const op = b[this.pos++];
       switch (op) {
         case 0x4b: // BININT1
-          this.skip(1);
-          this.push(SCALAR, 0, 1);
-          break;
         case 0x4d: // BININT2
-          this.skip(2);
-          this.push(SCALAR, 0, 1);
-          break;
         case 0x4a: // BININT
-          this.skip(4);
-          this.push(SCALAR, 0, 1);
-          break;
         case 0x47: // BINFLOAT
-          this.skip(8);
-          this.push(SCALAR, 0, 1);
-          break;
         case 0x4e: // NONE
         case 0x88: // NEWTRUE
-        case 0x89: // NEWFALSE
-          this.push(SCALAR, 0, 1);
+        case 0x89: {
+          // NEWFALSE. A run of fixed-width scalars (a list of numbers, or a flood of None) is
+          // counted in a tight loop and pushed at once: these are most of the opcodes of both.
+          const start = this.pos - 1;
+          const n = countScalarRun(b, start, end);
+          const q = scalarRunStop;
+          if (n === 0) this.truncated();
+          budget -= n - 1;
+          opcodes += n - 1;
+          if (budget < 0) throw pickleError('PICKLE_LIMIT', `more than ${this.lim.maxItems} opcodes`, start);
+          this.pushRun(SCALAR_SLOT, n);
+          this.pos = q;
           break;
+        }
         case 0x8a: // LONG1
           this.skip(this.u8());
           this.push(SCALAR, 0, 1);
@@ -295,11 +349,11 @@ class Scanner {
         case 0x32: {
           // DUP
           const i = this.top(op);
-          this.push(this.kinds[i], this.heights[i], this.keyNodes[i]);
+          this.pushSlot(this.stack[i]);
           break;
         }
         case 0x94: // MEMOIZE
-          this.memoPut(this.memoKinds.length, this.top(op));
+          this.memoPut(this.memoLen, this.top(op));
           break;
         case 0x71: {
           // BINPUT
@@ -350,7 +404,7 @@ class Scanner {
         case 0x98: {
           // READONLY_BUFFER: a no-op on bytes; CPython makes a memoryview of a bytearray, fails on the rest
           const i = this.top(op);
-          if (this.kinds[i] !== BYTES) this.malformed('READONLY_BUFFER on a non-bytes value');
+          if (kindOf(this.stack[i]) !== BYTES) this.malformed('READONLY_BUFFER on a non-bytes value');
           break;
         }
         case 0x97: // NEXT_BUFFER: pickle.loads is never given out-of-band buffers
@@ -360,10 +414,10 @@ class Scanner {
           // STOP
           const i = this.top(op);
           return {
-            kind: KIND_NAMES[this.kinds[i]],
+            kind: KIND_NAMES[kindOf(this.stack[i])],
             containers: this.containers,
             opcodes,
-            memo: this.memoKinds.length,
+            memo: this.memoLen,
           };
         }
         case 0x63: // GLOBAL
@@ -465,10 +519,28 @@ class Scanner {
   // ---------------------------------------------------------------- stack
 
   private push(kind: number, height: number, keyNodes: number): void {
-    const sp = this.sp++;
-    this.kinds[sp] = kind;
-    this.heights[sp] = height;
-    this.keyNodes[sp] = keyNodes;
+    this.pushSlot(pack(kind, height, keyNodes));
+  }
+
+  private pushRun(slot: number, n: number): void {
+    if (this.sp + n > this.stack.length) {
+      let size = this.stack.length * 2;
+      while (size < this.sp + n) size *= 2;
+      const grown = new Uint32Array(size);
+      grown.set(this.stack.subarray(0, this.sp));
+      this.stack = grown;
+    }
+    this.stack.fill(slot, this.sp, this.sp + n);
+    this.sp += n;
+  }
+
+  private pushSlot(slot: number): void {
+    if (this.sp === this.stack.length) {
+      const grown = new Uint32Array(this.stack.length * 2);
+      grown.set(this.stack);
+      this.stack = grown;
+    }
+    this.stack[this.sp++] = slot;
   }
 
   /** Pushes a new container, counted against `maxContainers` and `maxDepth`. */
@@ -476,7 +548,7 @@ class Scanner {
     if (++this.containers > this.maxContainers) {
       this.limit(`more than ${this.maxContainers} containers`);
     }
-    if (height > this.lim.maxDepth) this.limit(`nesting deeper than ${this.lim.maxDepth}`);
+    if (height > this.maxDepth) this.limit(`nesting deeper than ${this.maxDepth}`);
     this.push(kind, height, keyNodes);
   }
 
@@ -501,7 +573,10 @@ class Scanner {
 
   private maxHeight(from: number): number {
     let h = 0;
-    for (let i = from; i < this.sp; i++) if (this.heights[i] > h) h = this.heights[i];
+    for (let i = from; i < this.sp; i++) {
+      const hi = heightOf(this.stack[i]);
+      if (hi > h) h = hi;
+    }
     return h;
   }
 
@@ -509,8 +584,9 @@ class Scanner {
     let kind = TUPLE;
     let nodes = 1;
     for (let i = mark; i < this.sp; i++) {
-      if (!hashable(this.kinds[i])) kind = UTUPLE;
-      nodes += this.keyNodes[i];
+      const slot = this.stack[i];
+      if (!hashable(kindOf(slot))) kind = UTUPLE;
+      nodes += keyNodesOf(slot);
     }
     const h = this.maxHeight(mark) + 1;
     this.sp = mark;
@@ -525,11 +601,11 @@ class Scanner {
    * size a million times.
    */
   private hashSlot(i: number): number {
-    const kind = this.kinds[i];
+    const kind = kindOf(this.stack[i]);
     if (!hashable(kind)) this.malformed(`unhashable type: '${KIND_NAMES[kind]}'`);
-    const nodes = this.keyNodes[i];
+    const nodes = keyNodesOf(this.stack[i]);
     if (kind === SCALAR || kind === BYTES) return 1;
-    if (nodes > this.lim.maxKeyNodes) this.limit(`hashed key has more than ${this.lim.maxKeyNodes} parts`);
+    if (nodes > this.maxKeyNodes) this.limit(`hashed key has more than ${this.maxKeyNodes} parts`);
     this.hashWork += nodes;
     if (this.hashWork > this.lim.maxItems) this.limit(`hashing keys would visit more than ${this.lim.maxItems} values`);
     return nodes;
@@ -540,7 +616,7 @@ class Scanner {
     if (mark <= this.fence) this.underflow(op);
     if (this.sp === mark) return;
     const t = mark - 1;
-    const kind = this.kinds[t];
+    const kind = kindOf(this.stack[t]);
     if (op === 0x61 || op === 0x65) {
       if (kind !== LIST) this.malformed(`${OPCODE_NAMES.get(op)} on a ${KIND_NAMES[kind]}`);
     } else if (op === 0x73 || op === 0x75) {
@@ -557,9 +633,10 @@ class Scanner {
     }
     const h = this.maxHeight(mark) + 1;
     this.sp = mark;
-    if (h > this.heights[t]) {
-      if (h > this.lim.maxDepth) this.limit(`nesting deeper than ${this.lim.maxDepth}`);
-      this.heights[t] = h;
+    const slot = this.stack[t];
+    if (h > heightOf(slot)) {
+      if (h > this.maxDepth) this.limit(`nesting deeper than ${this.maxDepth}`);
+      this.stack[t] = pack(kindOf(slot), h, keyNodesOf(slot));
     }
   }
 
@@ -573,19 +650,23 @@ class Scanner {
    * number of PUT opcodes, which the message size bounds.
    */
   private memoPut(idx: number, slot: number): void {
-    const n = this.memoKinds.length;
+    const n = this.memoLen;
     if (idx > n) throw pickleError('PICKLE_MEMO_SPARSE', `memo index ${idx} skips entries (next is ${n})`, this.pos);
     if (idx === n && n >= this.lim.maxMemo) this.limit(`memo holds more than ${this.lim.maxMemo} entries`);
-    this.memoKinds[idx] = this.kinds[slot];
-    this.memoHeights[idx] = this.heights[slot];
-    this.memoKeyNodes[idx] = this.keyNodes[slot];
+    if (idx === this.memo.length) {
+      const grown = new Uint32Array(this.memo.length * 2);
+      grown.set(this.memo);
+      this.memo = grown;
+    }
+    this.memo[idx] = this.stack[slot];
+    if (idx === n) this.memoLen = n + 1;
   }
 
   private memoGet(idx: number): void {
-    if (idx < 0 || idx >= this.memoKinds.length) {
+    if (idx < 0 || idx >= this.memoLen) {
       throw pickleError('PICKLE_MEMO', `memo value not found at index ${idx}`, this.pos);
     }
-    this.push(this.memoKinds[idx], this.memoHeights[idx], this.memoKeyNodes[idx]);
+    this.pushSlot(this.memo[idx]);
   }
 }
 
