@@ -275,11 +275,16 @@ if (only !== undefined) {
   const rows: Record<string, unknown>[] = [];
   CASES.forEach((c, i) => {
     if (filter !== undefined && !filter.some((f) => c.name.includes(f))) return;
-    const res = spawnSync(process.execPath, ['--expose-gc', self], {
-      env: { ...process.env, BENCH_CASE: String(i) },
-      encoding: 'utf8',
-      maxBuffer: 1 << 24,
-    });
+    // The flags the server runs with (bin/ shebang, npm start).
+    const res = spawnSync(
+      process.execPath,
+      ['--expose-gc', '--max-semi-space-size=2', '--initial-old-space-size=64', self],
+      {
+        env: { ...process.env, BENCH_CASE: String(i) },
+        encoding: 'utf8',
+        maxBuffer: 1 << 24,
+      },
+    );
     if (res.status !== 0) {
       rows.push({ case: c.name, error: res.stderr.slice(-500) });
       return;

@@ -80,3 +80,11 @@ export function containerBudget(limits: Readonly<PickleLimits>, length: number):
   const bytesPer = Math.max(1, limits.containerBytes);
   return Math.min(limits.maxContainers, Math.max(CONTAINER_FLOOR, Math.floor(length / bytesPer)));
 }
+
+/**
+ * Values hashing dict keys and set elements may visit in one pickle, all keys together. CPython
+ * re-hashes a tuple key whole every time (no cache) and so does our decoder's `hashKey`: a
+ * memo-shared tuple of `maxKeyNodes` values used as a million keys would be 10^10 steps. Real
+ * pickles hash str keys (1 each); a million leaves room for any real tuple-keyed dict.
+ */
+export const MAX_HASHED_VALUES = 1_000_000;

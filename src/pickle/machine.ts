@@ -8,7 +8,7 @@
  * which is why `K\x01(a.` is an underflow and `(N.` returns None.
  */
 import { pickleError, type PickleErrorCode } from './errors.js';
-import { containerBudget, DEFAULT_PICKLE_LIMITS, type PickleLimits } from './limits.js';
+import { containerBudget, DEFAULT_PICKLE_LIMITS, MAX_HASHED_VALUES, type PickleLimits } from './limits.js';
 import { checkHashable, isContainer } from './nesting.js';
 import { OPCODE_NAMES } from './opcodes.js';
 import type { PyValue } from './value.js';
@@ -86,7 +86,7 @@ export class Machine {
       throw pickleError('PICKLE_LIMIT', `pickle of ${bytes.length} bytes exceeds maxBytes ${this.limits.maxBytes}`);
     }
     this.containerBudget = containerBudget(this.limits, bytes.length);
-    this.hashBudget = this.limits.maxItems;
+    this.hashBudget = MAX_HASHED_VALUES;
     this.bytes = bytes;
     this.data = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     this.text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -246,7 +246,7 @@ export class Machine {
   guardKey = (key: PyValue): void => {
     this.hashBudget -= checkHashable(key, this.limits.maxKeyNodes, this.limits.maxDepth);
     if (this.hashBudget < 0) {
-      throw pickleError('PICKLE_LIMIT', `hashing keys would visit more than ${this.limits.maxItems} values`, this.pos);
+      throw pickleError('PICKLE_LIMIT', `hashing keys would visit more than ${MAX_HASHED_VALUES} values`, this.pos);
     }
   };
 }

@@ -22,7 +22,7 @@
  */
 import { isUtf8 } from 'node:buffer';
 import { pickleError, PickleError } from './errors.js';
-import { containerBudget, DEFAULT_PICKLE_LIMITS, type PickleLimits } from './limits.js';
+import { containerBudget, DEFAULT_PICKLE_LIMITS, MAX_HASHED_VALUES, type PickleLimits } from './limits.js';
 import { OPCODE_NAMES } from './opcodes.js';
 import { parseFloatLine, parseIntLine, parseLongLine, parseMemoIndexLine } from './text-literals.js';
 import { parseStringLine, parseUnicodeLine } from './text-literals.js';
@@ -607,7 +607,7 @@ class Scanner {
     if (kind === SCALAR || kind === BYTES) return 1;
     if (nodes > this.maxKeyNodes) this.limit(`hashed key has more than ${this.maxKeyNodes} parts`);
     this.hashWork += nodes;
-    if (this.hashWork > this.lim.maxItems) this.limit(`hashing keys would visit more than ${this.lim.maxItems} values`);
+    if (this.hashWork > MAX_HASHED_VALUES) this.limit(`hashing keys would visit more than ${MAX_HASHED_VALUES} values`);
     return nodes;
   }
 
