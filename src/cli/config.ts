@@ -94,7 +94,7 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
   maxMetadataUpdateBytes: 256 * 1024,
   maxUserListMetadataBytes: 1024 * 1024,
   maxPickleContainers: 1_000_000,
-  maxCommandContainers: 10_000,
+  maxCommandContainers: 2_000,
   maxNodes: 1_000_000,
   maxClients: 256,
   maxPickleDepth: 1000,

@@ -80,7 +80,7 @@ export interface SessionLimits extends ArchiveLimits {
    * Containers (dicts, lists, tuples, sets) in the data frame of a command and in a dependency
    * list, the pickles the codec decodes on receipt. The add-on's largest is a presence update
    * with 16 (docs/security.md "What one message can cost"); at the default a hostile command
-   * costs the decoder at most ~3 MB and ~11 ms, however small it is.
+   * costs the decoder at most ~0.6 MB and a few ms, however small it is.
    */
   maxCommandContainers: number;
   /** Bounds of the pickles the session scans or decodes (node data, deltas; command data within `maxCommandContainers`). */
@@ -108,7 +108,7 @@ export const DEFAULT_SESSION_LIMITS: Readonly<SessionLimits> = Object.freeze({
   maxArchivedTasks: 500,
   maxDeletedTaskIds: 1000,
   maxArchiveJsonChars: 1 * MIB,
-  maxCommandContainers: 10_000,
+  maxCommandContainers: 2_000,
   maxChatMessageBytes: 16 * KIB,
   maxTaskBytes: 16 * KIB,
 });

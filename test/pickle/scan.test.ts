@@ -320,7 +320,7 @@ describe('the decoder has the same container budget', () => {
     assert.equal(scanCode(b), 'PICKLE_LIMIT');
     // The budget of command data (session limits: maxCommandContainers).
     assert.throws(
-      () => decodePickle(b, { limits: { maxContainers: 10_000 } }),
+      () => decodePickle(b, { limits: { maxContainers: 2_000 } }),
       (e: PickleError) => e.code === 'PICKLE_LIMIT',
     );
     const fits = Buffer.from(b.subarray(0, 20_005));
