@@ -55,6 +55,14 @@ export interface Config {
   readonly maxCommandBytes: number;
   /** `--max-metadata-bytes`, MAX_METADATA_BYTES: one user's merged metadata (presence, chat, tasks). */
   readonly maxMetadataBytes: number;
+  /** `--max-metadata-update-bytes`, MAX_METADATA_UPDATE_BYTES: the data frame of one metadata update. */
+  readonly maxMetadataUpdateBytes: number;
+  /** `--max-user-list-metadata-bytes`, MAX_USER_LIST_METADATA_BYTES: all logged-in users' metadata together (the user list sent every second). */
+  readonly maxUserListMetadataBytes: number;
+  /** `--max-pickle-containers`, MAX_PICKLE_CONTAINERS: containers in one node data or delta pickle. */
+  readonly maxPickleContainers: number;
+  /** `--max-command-containers`, MAX_COMMAND_CONTAINERS: containers in one command's data or dependency list. */
+  readonly maxCommandContainers: number;
   /** `--max-nodes`, MAX_NODES: nodes in the session. */
   readonly maxNodes: number;
   /** `--max-clients`, MAX_CLIENTS: users logged in at once. */
@@ -104,7 +112,11 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
   maxFrameBytes: 1024 * 1024 * 1024,
   maxFramesPerMessage: 16,
   maxCommandBytes: 64 * 1024 * 1024,
-  maxMetadataBytes: 16 * 1024 * 1024,
+  maxMetadataBytes: 256 * 1024,
+  maxMetadataUpdateBytes: 256 * 1024,
+  maxUserListMetadataBytes: 1024 * 1024,
+  maxPickleContainers: 1_000_000,
+  maxCommandContainers: 2_000,
   maxNodes: 1_000_000,
   maxClients: 256,
   maxPickleDepth: 1000,
@@ -238,6 +250,22 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
   limitSpec('maxFramesPerMessage', 'MAX_FRAMES_PER_MESSAGE', 5, 1024, 'the frames per message'),
   limitSpec('maxCommandBytes', 'MAX_COMMAND_BYTES', 1024, 2 ** 31 - 1, 'the largest command (bytes)'),
   limitSpec('maxMetadataBytes', 'MAX_METADATA_BYTES', 1024, 2 ** 31 - 1, 'the metadata bound (bytes)'),
+  limitSpec(
+    'maxMetadataUpdateBytes',
+    'MAX_METADATA_UPDATE_BYTES',
+    1024,
+    2 ** 31 - 1,
+    'the metadata update bound (bytes)',
+  ),
+  limitSpec(
+    'maxUserListMetadataBytes',
+    'MAX_USER_LIST_METADATA_BYTES',
+    1024,
+    2 ** 31 - 1,
+    'the user list metadata bound (bytes)',
+  ),
+  limitSpec('maxPickleContainers', 'MAX_PICKLE_CONTAINERS', 1000, 1_000_000_000, 'the pickle container bound'),
+  limitSpec('maxCommandContainers', 'MAX_COMMAND_CONTAINERS', 100, 1_000_000_000, 'the command container bound'),
   limitSpec('maxNodes', 'MAX_NODES', 1, 100_000_000, 'the node bound'),
   limitSpec('maxClients', 'MAX_CLIENTS', 1, 100_000, 'the client bound'),
   limitSpec('maxPickleDepth', 'MAX_PICKLE_DEPTH', 50, 5000, 'the pickle depth bound'),

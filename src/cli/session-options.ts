@@ -13,9 +13,12 @@ export function sessionOptionsOf(config: Config): SessionOptions {
       maxFramesPerMessage: config.maxFramesPerMessage,
       maxCommandFrameBytes: config.maxCommandBytes,
       maxMetadataBytes: config.maxMetadataBytes,
+      maxMetadataUpdateBytes: config.maxMetadataUpdateBytes,
+      maxUserListMetadataBytes: config.maxUserListMetadataBytes,
+      maxCommandContainers: config.maxCommandContainers,
       maxNodes: config.maxNodes,
       maxClients: config.maxClients,
-      pickle: { maxDepth: config.maxPickleDepth },
+      pickle: { maxDepth: config.maxPickleDepth, maxContainers: config.maxPickleContainers },
     },
   };
 }

@@ -16,7 +16,7 @@ import { PickleError, pickleError } from './errors.js';
 import { readLong } from './long.js';
 import { appendScalarRun, countScalarRun, newList, scalarRunEnd } from './scalar-run.js';
 import { Machine, type DecodeOptions } from './machine.js';
-import { checkDepth, checkHashable, isContainer } from './nesting.js';
+import { checkDepth, isContainer } from './nesting.js';
 import { decodeUtf8 } from './utf8.js';
 import { PyDict, PySet, PyTuple, UnhashableError, pyInt, type PyValue } from './value.js';
 
@@ -60,7 +60,6 @@ function run(m: Machine): PyValue {
   const memo = m.memo;
   const maxDepth = m.limits.maxDepth;
   const maxMemo = m.limits.maxMemo;
-  const maxKeyNodes = m.limits.maxKeyNodes;
   let budget = m.limits.maxItems;
   let pos = 0;
   let sp = 0;
@@ -156,18 +155,22 @@ function run(m: Machine): PyValue {
         pos += n;
         break;
       case 0x5d: // EMPTY_LIST
+        if (--m.containerBudget < 0) return tooMany(m, pos);
         heights[sp] = 1;
         stack[sp++] = newList();
         break;
       case 0x7d: // EMPTY_DICT
+        if (--m.containerBudget < 0) return tooMany(m, pos);
         heights[sp] = 1;
         stack[sp++] = new PyDict();
         break;
       case 0x29: // EMPTY_TUPLE
+        if (--m.containerBudget < 0) return tooMany(m, pos);
         heights[sp] = 1;
         stack[sp++] = new PyTuple([]);
         break;
       case 0x8f: // EMPTY_SET
+        if (--m.containerBudget < 0) return tooMany(m, pos);
         heights[sp] = 1;
         stack[sp++] = new PySet(false);
         break;
@@ -177,6 +180,7 @@ function run(m: Machine): PyValue {
         // TUPLE3
         n = op - 0x84;
         if (sp - n < fence) return underflow(m, op, pos, sp, fence);
+        if (--m.containerBudget < 0) return tooMany(m, pos);
         const items = stack.slice(sp - n, sp);
         h = maxHeight(stack, heights, sp - n, sp) + 1;
         sp -= n;
@@ -203,6 +207,7 @@ function run(m: Machine): PyValue {
       case 0x74: {
         // TUPLE
         if (marks.length === 0) return noMark(m, op, pos);
+        if (--m.containerBudget < 0) return tooMany(m, pos);
         mark = marks.pop() as number;
         fence = marks.length > 0 ? marks[marks.length - 1] : 0;
         const items = stack.slice(mark, sp);
@@ -253,7 +258,7 @@ function run(m: Machine): PyValue {
             const k = stack[i];
             if (typeof k === 'string') target.setStr(k, stack[i + 1]);
             else {
-              checkHashable(k, maxKeyNodes, maxDepth);
+              m.guardKey(k);
               target.set(k, stack[i + 1]);
             }
           }
@@ -266,7 +271,7 @@ function run(m: Machine): PyValue {
           }
           for (let i = mark; i < sp; i++) {
             const k = stack[i];
-            if (typeof k === 'object') checkHashable(k, maxKeyNodes, maxDepth);
+            if (typeof k === 'object') m.guardKey(k);
             target.add(k);
           }
         }
@@ -281,10 +286,11 @@ function run(m: Machine): PyValue {
         if (marks.length === 0) return noMark(m, op, pos);
         mark = marks.pop() as number;
         fence = marks.length > 0 ? marks[marks.length - 1] : 0;
+        if (--m.containerBudget < 0) return tooMany(m, pos);
         const set = new PySet(true);
         for (let i = mark; i < sp; i++) {
           const k = stack[i];
-          if (typeof k === 'object') checkHashable(k, maxKeyNodes, maxDepth);
+          if (typeof k === 'object') m.guardKey(k);
           set.add(k);
         }
         h = maxHeight(stack, heights, mark, sp) + 1;
@@ -413,6 +419,13 @@ function noMark(m: Machine, op: number, pos: number): never {
 function tooDeep(m: Machine, pos: number): never {
   m.pos = pos;
   return m.tooDeep();
+}
+
+function tooMany(m: Machine, pos: number): never {
+  m.pos = pos;
+  m.containerBudget = 0;
+  m.countContainer();
+  throw new Error('unreachable');
 }
 
 function memoFull(m: Machine, pos: number): never {

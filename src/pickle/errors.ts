@@ -4,6 +4,7 @@ export type PickleErrorCode =
   | 'PICKLE_BAD_OPCODE' // a byte that is not an opcode (or one we never accept, e.g. EXT*)
   | 'PICKLE_MALFORMED' // stack underflow, missing MARK, bad text literal, invalid UTF-8, unhashable key, ...
   | 'PICKLE_MEMO' // memo index not present
+  | 'PICKLE_MEMO_SPARSE' // a memo index that skips entries (scan.ts: the client would allocate twice the index)
   | 'PICKLE_PROTOCOL' // unsupported PROTO number
   | 'PICKLE_LIMIT' // a configured bound (depth, items, length) was exceeded
   | 'PICKLE_FORBIDDEN' // a global outside the allow-list of a restricted decode

@@ -25,6 +25,21 @@ export interface PickleLimits {
    */
   maxItems: number;
   /**
+   * Containers built (each dict, list, tuple, set, frozenset, and each inert object the decoder
+   * records), at most. One byte of input (`}`) makes a whole dict — about 290 bytes and 1 µs in
+   * the decoder, 64 bytes in CPython — so the opcode bound alone let a 9.9 MB message of empty
+   * dicts cost 3.6 GB. The opcode scanner (scan.ts) applies the same budget to what a client
+   * would build. See `containerBudget` for the budget of one pickle.
+   */
+  maxContainers: number;
+  /**
+   * Bytes of pickle per container beyond the first `CONTAINER_FLOOR`: a pickle of n bytes may
+   * build `max(CONTAINER_FLOOR, n / containerBytes)` containers (capped by `maxContainers`), so
+   * what it costs grows with its size, not with how densely it packs empty containers. Real
+   * add-on pickles spend 19 (a tuple of two floats) to 70 bytes per container.
+   */
+  containerBytes: number;
+  /**
    * Distinct memo indices. The memo is a map, so a sparse index such as 2^31 costs one entry
    * (bad-01427), but PUT loops could still fill it without bound.
    */
@@ -49,8 +64,27 @@ export const DEFAULT_PICKLE_LIMITS: Readonly<PickleLimits> = Object.freeze({
   maxBytes: 1024 * 1024 * 1024,
   maxDepth: 1000,
   maxItems: 10_000_000,
+  maxContainers: 1_000_000,
+  containerBytes: 8,
   maxMemo: 10_000_000,
   maxKeyNodes: 10_000,
   maxIntDigits: 4300,
   maxLongBytes: 1024 * 1024,
 });
+
+/** Containers any pickle may build whatever its size (see `containerBytes`). */
+export const CONTAINER_FLOOR = 65_536;
+
+/** Containers a pickle of `length` bytes may build under `limits`. */
+export function containerBudget(limits: Readonly<PickleLimits>, length: number): number {
+  const bytesPer = Math.max(1, limits.containerBytes);
+  return Math.min(limits.maxContainers, Math.max(CONTAINER_FLOOR, Math.floor(length / bytesPer)));
+}
+
+/**
+ * Values hashing dict keys and set elements may visit in one pickle, all keys together. CPython
+ * re-hashes a tuple key whole every time (no cache) and so does our decoder's `hashKey`: a
+ * memo-shared tuple of `maxKeyNodes` values used as a million keys would be 10^10 steps. Real
+ * pickles hash str keys (1 each); a million leaves room for any real tuple-keyed dict.
+ */
+export const MAX_HASHED_VALUES = 1_000_000;

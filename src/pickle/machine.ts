@@ -8,7 +8,7 @@
  * which is why `K\x01(a.` is an underflow and `(N.` returns None.
  */
 import { pickleError, type PickleErrorCode } from './errors.js';
-import { DEFAULT_PICKLE_LIMITS, type PickleLimits } from './limits.js';
+import { containerBudget, DEFAULT_PICKLE_LIMITS, MAX_HASHED_VALUES, type PickleLimits } from './limits.js';
 import { checkHashable, isContainer } from './nesting.js';
 import { OPCODE_NAMES } from './opcodes.js';
 import type { PyValue } from './value.js';
@@ -75,6 +75,8 @@ export class Machine {
    * result gets the full `checkDepth` walk.
    */
   shared = false;
+  /** Containers that may still be built (`maxContainers` minus those built so far). */
+  containerBudget: number;
   /** The protocol from PROTO, for error messages only: CPython reads any opcode at any protocol. */
   proto = 0;
 
@@ -83,6 +85,8 @@ export class Machine {
     if (bytes.length > this.limits.maxBytes) {
       throw pickleError('PICKLE_LIMIT', `pickle of ${bytes.length} bytes exceeds maxBytes ${this.limits.maxBytes}`);
     }
+    this.containerBudget = containerBudget(this.limits, bytes.length);
+    this.hashBudget = MAX_HASHED_VALUES;
     this.bytes = bytes;
     this.data = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     this.text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -139,9 +143,17 @@ export class Machine {
   }
 
   push(v: PyValue, height: number): void {
+    // Only containers (and the objects that hold other values) have a height.
+    if (height > 0) this.countContainer();
     this.heights[this.sp] = height;
     this.stack[this.sp++] = v;
     if (height > this.limits.maxDepth) this.tooDeep();
+  }
+
+  countContainer(): void {
+    if (--this.containerBudget < 0) {
+      throw pickleError('PICKLE_LIMIT', `more than ${containerBudget(this.limits, this.end)} containers`, this.pos);
+    }
   }
 
   tooDeep(): never {
@@ -224,8 +236,17 @@ export class Machine {
     this.stack[this.sp++] = v;
   }
 
-  /** Bounds what `hashKey` may expand (see `checkHashable`). */
+  /**
+   * Values hashing may still visit over the whole decode: one memo-shared tuple of `maxKeyNodes`
+   * values used as a million keys would otherwise cost a million times its size.
+   */
+  hashBudget: number;
+
+  /** Bounds what `hashKey` may expand (see `checkHashable`), per key and in total. */
   guardKey = (key: PyValue): void => {
-    checkHashable(key, this.limits.maxKeyNodes, this.limits.maxDepth);
+    this.hashBudget -= checkHashable(key, this.limits.maxKeyNodes, this.limits.maxDepth);
+    if (this.hashBudget < 0) {
+      throw pickleError('PICKLE_LIMIT', `hashing keys would visit more than ${MAX_HASHED_VALUES} values`, this.pos);
+    }
   };
 }

@@ -90,11 +90,11 @@ export function checkDepth(root: PyValue, maxDepth: number): void {
 /**
  * Throws PICKLE_LIMIT when hashing `key` would visit more than `maxNodes` values or nest deeper
  * than `maxDepth`: `hashKey` expands tuples and frozensets recursively and without sharing.
- * Cheap for everything but tuples and frozensets, which it walks.
+ * Cheap for everything but tuples and frozensets, which it walks. Returns the values visited.
  */
-export function checkHashable(key: PyValue, maxNodes: number, maxDepth: number): void {
-  if (typeof key !== 'object' || key === null) return;
-  if (!(key instanceof PyTuple) && !(key instanceof PySet)) return;
+export function checkHashable(key: PyValue, maxNodes: number, maxDepth: number): number {
+  if (typeof key !== 'object' || key === null) return 0;
+  if (!(key instanceof PyTuple) && !(key instanceof PySet)) return 0;
   let budget = maxNodes;
   const todo: PyValue[] = [key];
   const depth: number[] = [1];
@@ -114,4 +114,5 @@ export function checkHashable(key: PyValue, maxNodes: number, maxDepth: number):
       }
     }
   }
+  return maxNodes - budget;
 }

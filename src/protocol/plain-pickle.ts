@@ -1,18 +1,46 @@
 /**
- * Decoding the pickles the codec reads itself (frame 0, dependency lists, command data) with no
- * global allowed. The add-on never puts a global, persistent id or object in these frames (§2.4:
- * they are plain dicts, lists, str, bytes, numbers, tuples, sets), so anything else is hostile:
- * capture 10_untrusted_pickle shows the reference executing `builtins.print` from frame 0.
+ * Plain pickles: what the add-on puts in every frame but Commit deltas (§2.4: dicts, lists, str,
+ * bytes, numbers, tuples, sets), judged by the rules of the client that will `pickle.loads` them
+ * unrestricted. Anything else is hostile: capture 10_untrusted_pickle shows the reference
+ * executing `builtins.print` from frame 0.
+ *
+ * Every such frame is first scanned (pickle/scan.ts), which builds nothing: globals, object
+ * building, sparse memo indices (a client allocates twice the index) and more containers than
+ * the budget are refused at the cost of reading the bytes once. Frames the server must read are
+ * then decoded, under the same limits.
  */
 import { decodePickle } from '../pickle/decode.js';
 import type { PickleLimits } from '../pickle/limits.js';
+import { scanPlainPickle, type PlainScan } from '../pickle/scan.js';
 import { PyDict, PyGlobal, PyObject, PyPersId, PySet, PyTuple, type PyValue } from '../pickle/value.js';
 import { protocolError, type ProtocolErrorCode } from './errors.js';
 
 const refuseEveryGlobal = (): boolean => false;
 
 /**
- * Unpickles `frame` and checks that the result is a plain value. Never executes anything.
+ * Proves `frame` plain without decoding it: the frames the server relays but never reads (node
+ * data). Throws `ProtocolError` with `code` (default `PROTOCOL_PICKLE`).
+ */
+export function scanPlainFrame(
+  frame: Uint8Array,
+  frameIndex: number,
+  pickleLimits?: Partial<PickleLimits>,
+  code: ProtocolErrorCode = 'PROTOCOL_PICKLE',
+): PlainScan {
+  try {
+    return scanPlainPickle(frame, pickleLimits);
+  } catch (err) {
+    throw protocolError(code, `frame is not an acceptable pickle: ${describeError(err)}`, frameIndex, err);
+  }
+}
+
+function describeError(err: unknown): string {
+  const code = (err as { code?: unknown }).code;
+  return `${typeof code === 'string' ? code + ' ' : ''}${err instanceof Error ? err.message : String(err)}`;
+}
+
+/**
+ * Scans `frame`, unpickles it and checks that the result is a plain value. Never executes anything.
  * Any failure (malformed pickle, limit, global, persistent id, built object) becomes a
  * `ProtocolError` with `code` (default `PROTOCOL_PICKLE`), never another exception type.
  */
@@ -22,12 +50,13 @@ export function decodePlainPickle(
   pickleLimits?: Partial<PickleLimits>,
   code: ProtocolErrorCode = 'PROTOCOL_PICKLE',
 ): PyValue {
+  scanPlainFrame(frame, frameIndex, pickleLimits, code);
   let value: PyValue;
   try {
     value = decodePickle(frame, { limits: pickleLimits, allowGlobal: refuseEveryGlobal, allowPersistentIds: false });
   } catch (err) {
     // Any exception, not only PickleError: a decoder bug must not escape as another type (brief).
-    throw protocolError(code, 'frame is not an acceptable pickle', frameIndex, err);
+    throw protocolError(code, `frame is not an acceptable pickle: ${describeError(err)}`, frameIndex, err);
   }
   const bad = findNonPlain(value);
   if (bad !== undefined) throw protocolError(code, `pickle holds ${bad}`, frameIndex);

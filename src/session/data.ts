@@ -18,7 +18,7 @@ import { applyCommit } from './commit-apply.js';
 import { reject, relayFrames, type SessionContext } from './context.js';
 import type { ClientId } from './events.js';
 import { acceptMutation } from './mutation.js';
-import { checkNodeData, hasRoomForNode } from './node-validation.js';
+import { hasRoomForNode, validateNodeData } from './node-validation.js';
 import { isAssignableOwner, mayModify } from './rights.js';
 
 function relay(ctx: SessionContext, from: ClientId, msg: Node | Commit): void {
@@ -37,7 +37,7 @@ export function handleNode(ctx: SessionContext, from: ClientId, msg: Node): void
     refusal = `the store holds the maximum of ${ctx.limits.maxNodes} nodes`;
   }
   if (refusal === undefined) {
-    const check = checkNodeData(ctx, msg.dataBytes);
+    const check = validateNodeData(ctx, msg.dataBytes);
     if (!check.ok) refusal = check.reason;
   }
   if (refusal !== undefined) {

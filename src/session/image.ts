@@ -24,7 +24,7 @@ import type { SessionContext } from './context.js';
 import { sessionError } from './errors.js';
 import { acceptMutation, applyMutation, type Mutation } from './mutation.js';
 import { checkMetadataMerge } from './metadata.js';
-import { checkNodeData } from './node-validation.js';
+import { validateNodeData } from './node-validation.js';
 import type { SessionImage, SessionImageNode } from './session-image.js';
 import { UserEntry } from './users.js';
 
@@ -82,7 +82,7 @@ function nodeMutation(ctx: SessionContext, node: SessionImageNode): Mutation | s
   } catch (err) {
     return `not a valid node (${String((err as { code?: unknown }).code)})`;
   }
-  const check = checkNodeData(ctx, decoded.dataBytes);
+  const check = validateNodeData(ctx, decoded.dataBytes);
   if (!check.ok) return check.reason;
   return {
     type: 'node',
@@ -199,7 +199,7 @@ function nodeLabel(uuid: unknown): string {
 /**
  * Why `image` must not be loaded, naming the first offending item, or null. Every node, its
  * dependency list and every user record's metadata are checked exactly as if a client had sent
- * them (the frame codec, `checkNodeData`, `checkMetadataMerge`): a session file is input, and
+ * them (the frame codec, `validateNodeData`, `checkMetadataMerge`): a session file is input, and
  * clients unpickle what we serve from it. Whatever the file claims to be — our own snapshot or
  * an add-on export — since anyone who can write to the disk can forge our keys.
  */
@@ -230,7 +230,7 @@ export function checkImage(ctx: SessionContext, image: SessionImage): string | n
 export function checkLoadedMutation(ctx: SessionContext, m: Mutation): string | null {
   switch (m.type) {
     case 'node': {
-      const check = checkNodeData(ctx, m.dataBytes);
+      const check = validateNodeData(ctx, m.dataBytes);
       return check.ok ? null : `${nodeLabel(m.uuid)}: ${check.reason}`;
     }
     case 'metadata': {

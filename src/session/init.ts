@@ -41,7 +41,7 @@ import { reject, type InitProgress, type SessionContext } from './context.js';
 import type { ClientId } from './events.js';
 import { logInitAborted, logInitDone, logInitStarted } from './log-messages.js';
 import { acceptMutation } from './mutation.js';
-import { checkNodeData, hasRoomForNode } from './node-validation.js';
+import { hasRoomForNode, validateNodeData } from './node-validation.js';
 import { sendCatalog } from './snapshot.js';
 
 export function handleServerSnapshot(ctx: SessionContext, from: ClientId, msg: ServerSnapshot): void {
@@ -114,7 +114,7 @@ function receiveNode(ctx: SessionContext, record: ClientRecord, chunks: PyValue 
 }
 
 function storeInitNode(ctx: SessionContext, init: InitProgress, node: Node): void {
-  const check = checkNodeData(ctx, node.dataBytes);
+  const check = validateNodeData(ctx, node.dataBytes);
   const fits = ctx.store.has(node.uuid) || hasRoomForNode(ctx);
   if (!check.ok || !fits) {
     const why = check.ok ? 'the store is full' : check.reason;

@@ -36,13 +36,23 @@ export interface SessionLimits extends ArchiveLimits {
    * RequestServerInfo are read from them). Defends against decoding large pickles for strangers.
    */
   maxPreAuthMessageBytes: number;
-  /** The data frame of one UpdateUserMetadata. Presence + the last 10 chat messages are a few KB. */
+  /**
+   * The data frame of one UpdateUserMetadata. The captured sessions' largest is 551 bytes
+   * (presence, the chat log and the task board as JSON); a selection of 10,000 objects adds ~200 KB.
+   */
   maxMetadataUpdateBytes: number;
   /**
    * A user's merged metadata (sum of the pickled sizes of its values). It is re-sent to every client
    * in every UpdateClientsState (about once a second), so it multiplies by users × clients.
    */
   maxMetadataBytes: number;
+  /**
+   * The merged metadata of all logged-in users together: the bulk of the user list every client
+   * receives every second. An update that would cross it is refused whole, so the list stays below
+   * about this size plus ~100 bytes per user and the chat/task archive entry, whoever sends what
+   * (before this bound 4 users at the per-user limit sent every client 64 MiB a second).
+   */
+  maxUserListMetadataBytes: number;
   /** Distinct keys in a user's metadata (the add-on uses about ten). */
   maxMetadataKeys: number;
   /** Nodes in the store. 50,000 is a big scene; defends against an unbounded number of tiny nodes. */
@@ -66,7 +76,14 @@ export interface SessionLimits extends ArchiveLimits {
   maxChatMessageBytes: number;
   /** One archived task, as JSON. */
   maxTaskBytes: number;
-  /** Bounds of the pickles the session decodes (command data, node data, deltas). */
+  /**
+   * Containers (dicts, lists, tuples, sets) in the data frame of a command and in a dependency
+   * list, the pickles the codec decodes on receipt. The add-on's largest is a presence update
+   * with 16 (docs/security.md "What one message can cost"); at the default a hostile command
+   * costs the decoder at most ~0.6 MB and a few ms, however small it is.
+   */
+  maxCommandContainers: number;
+  /** Bounds of the pickles the session scans or decodes (node data, deltas; command data within `maxCommandContainers`). */
   pickle?: Partial<PickleLimits>;
 }
 
@@ -78,8 +95,9 @@ export const DEFAULT_SESSION_LIMITS: Readonly<SessionLimits> = Object.freeze({
   maxPayloadFrameBytes: DEFAULT_PROTOCOL_LIMITS.maxPayloadFrameBytes,
   maxCommandFrameBytes: 64 * MIB,
   maxPreAuthMessageBytes: 64 * KIB,
-  maxMetadataUpdateBytes: 4 * MIB,
-  maxMetadataBytes: 16 * MIB,
+  maxMetadataUpdateBytes: 256 * KIB,
+  maxMetadataBytes: 256 * KIB,
+  maxUserListMetadataBytes: 1 * MIB,
   maxMetadataKeys: 1024,
   maxNodes: 1_000_000,
   maxUsernameChars: 128,
@@ -90,6 +108,7 @@ export const DEFAULT_SESSION_LIMITS: Readonly<SessionLimits> = Object.freeze({
   maxArchivedTasks: 500,
   maxDeletedTaskIds: 1000,
   maxArchiveJsonChars: 1 * MIB,
+  maxCommandContainers: 2_000,
   maxChatMessageBytes: 16 * KIB,
   maxTaskBytes: 16 * KIB,
 });
@@ -107,6 +126,9 @@ export function protocolLimitsOf(limits: SessionLimits, dataFrameBytes: number):
     maxTextFrameBytes: limits.maxTextFrameBytes,
     maxDepsFrameBytes: limits.maxDepsFrameBytes,
     maxPayloadFrameBytes: dataFrameBytes,
-    pickle: limits.pickle,
+    pickle: {
+      ...limits.pickle,
+      maxContainers: Math.min(limits.maxCommandContainers, limits.pickle?.maxContainers ?? Infinity),
+    },
   };
 }

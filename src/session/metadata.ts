@@ -11,8 +11,10 @@
  *   Only the owner frame is re-encoded; the data frame goes out as received.
  * - Data that is not a dict is logged and neither merged nor relayed (as the reference: cap 06).
  * - The update frame is bounded by `maxMetadataUpdateBytes` (checked before decoding, session.ts), the merged metadata by
- *   `maxMetadataBytes` (sum of the pickled sizes of the values) and `maxMetadataKeys`; an update
- *   that would cross a bound is refused whole.
+ *   `maxMetadataBytes` (sum of the pickled sizes of the values) and `maxMetadataKeys`, and all
+ *   logged-in users' merged metadata together by `maxUserListMetadataBytes`, since every client
+ *   receives all of it in the user list every second; an update that would cross a bound is
+ *   refused whole. Its data frame was scanned and decoded within `maxCommandContainers` (codec).
  *
  * An accepted update is journaled (mutation.ts), then what it adds to the chat/task archive
  * (archive-updates.ts), then relayed.
@@ -36,6 +38,19 @@ export function handleMetadata(ctx: SessionContext, from: ClientId, msg: UpdateU
   const sizes = checkMetadataMerge(ctx, record.entry, msg.data);
   if (typeof sizes === 'string') {
     reject(ctx, 'metadata', from, `Metadata from ${record.id} refused: ${sizes}`);
+    return;
+  }
+  const entry = record.entry;
+  let total = entry.metadataBytes;
+  let i = 0;
+  for (const key of msg.data.keys()) total += (sizes[i++] as number) - Number(entry.metadataSizes.get(key) ?? 0n);
+  if (userListMetadataBytes(ctx) - entry.metadataBytes + total > ctx.limits.maxUserListMetadataBytes) {
+    reject(
+      ctx,
+      'metadata',
+      from,
+      `Metadata from ${record.id} refused: the user list would exceed ${ctx.limits.maxUserListMetadataBytes} bytes of metadata`,
+    );
     return;
   }
   // Computed against the metadata merged so far, so an unchanged value is not parsed again.
@@ -67,4 +82,11 @@ export function checkMetadataMerge(ctx: SessionContext, entry: UserEntry, data: 
     return 'merged metadata would exceed its bounds';
   }
   return sizes;
+}
+
+/** Merged metadata bytes of every logged-in user: what each user list carries. */
+function userListMetadataBytes(ctx: SessionContext): number {
+  let sum = 0;
+  for (const r of ctx.clients.records()) sum += r.entry.metadataBytes;
+  return sum;
 }

@@ -1,27 +1,60 @@
 /**
  * What node data we accept before storing or relaying it. The stock client loads node data with
  * the unrestricted `pickle.loads` (§2.4), so a node pickle naming a global would run code on every
- * client we relay it to (capture 10_untrusted_pickle shows the reference executing one). Node data
- * must therefore be a plain pickle — no global, persistent id or built object — of a dict (the
- * add-on's dumpers always produce one, §5.1). Dependency pickles are checked by the codec already.
+ * client we relay it to (capture 10_untrusted_pickle shows the reference executing one), and one
+ * that stores into the memo at index 2^28 makes every client allocate 4 GB. Node data must
+ * therefore be a plain pickle, cheap for the client's unpickler, of a dict (the add-on's dumpers
+ * always produce one, §5.1).
+ *
+ * The server never reads node data to relay or store it, so `validateNodeData` only scans it
+ * (pickle/scan.ts: one pass, nothing built). `checkNodeData` also decodes it, for the one place
+ * that must read it: applying a Commit.
  */
-import { PyDict, type PyValue } from '../pickle/value.js';
-import { decodePlainPickle } from '../protocol/plain-pickle.js';
+import { decodePickle } from '../pickle/decode.js';
+import { scanPlainPickle } from '../pickle/scan.js';
+import { PyDict } from '../pickle/value.js';
+import { findNonPlain } from '../protocol/plain-pickle.js';
 import type { SessionContext } from './context.js';
+
+/** Whether node data may be stored and relayed, or why not. */
+export type NodeDataVerdict = { ok: true } | { ok: false; reason: string };
 
 /** The decoded node data, or a reason to refuse it. */
 export type NodeDataCheck = { ok: true; value: PyDict } | { ok: false; reason: string };
 
-/** Decodes and checks node data bytes. Never throws. */
-export function checkNodeData(ctx: SessionContext, dataBytes: Uint8Array): NodeDataCheck {
-  let value: PyValue;
+function reasonOf(err: unknown): string {
+  const code = (err as { code?: unknown }).code;
+  return `node data refused: ${typeof code === 'string' ? code + ': ' : ''}${(err as Error).message}`;
+}
+
+/** Scans node data bytes by the receiving client's rules, building nothing. Never throws. */
+export function validateNodeData(ctx: SessionContext, dataBytes: Uint8Array): NodeDataVerdict {
   try {
-    value = decodePlainPickle(dataBytes, 4, ctx.limits.pickle);
+    const scan = scanPlainPickle(dataBytes, ctx.limits.pickle);
+    if (scan.kind !== 'dict') return { ok: false, reason: 'node data is not a dict' };
+    return { ok: true };
   } catch (err) {
-    return { ok: false, reason: `node data refused: ${(err as Error).message}` };
+    return { ok: false, reason: reasonOf(err) };
   }
-  if (!(value instanceof PyDict)) return { ok: false, reason: 'node data is not a dict' };
-  return { ok: true, value };
+}
+
+/** Scans, then decodes node data bytes (for Commit application). Never throws. */
+export function checkNodeData(ctx: SessionContext, dataBytes: Uint8Array): NodeDataCheck {
+  const verdict = validateNodeData(ctx, dataBytes);
+  if (!verdict.ok) return verdict;
+  try {
+    const value = decodePickle(dataBytes, {
+      limits: ctx.limits.pickle,
+      allowGlobal: () => false,
+      allowPersistentIds: false,
+    });
+    if (!(value instanceof PyDict)) return { ok: false, reason: 'node data is not a dict' };
+    const bad = findNonPlain(value);
+    if (bad !== undefined) return { ok: false, reason: `node data refused: pickle holds ${bad}` };
+    return { ok: true, value };
+  } catch (err) {
+    return { ok: false, reason: reasonOf(err) };
+  }
 }
 
 /** Whether one more node fits in the store (`maxNodes`). */

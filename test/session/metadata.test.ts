@@ -106,4 +106,22 @@ describe('UpdateUserMetadata', () => {
     assert.equal(sends(fx).length, 0);
     assert.ok(only(logs(fx, 'warn')).message.includes('PROTOCOL_FRAME_SIZE'));
   });
+
+  test("an update that would push all users' metadata past maxUserListMetadataBytes is refused; the list stays bounded", () => {
+    const h = new Harness();
+    const names = ['u1', 'u2', 'u3', 'u4', 'u5'];
+    const ids = names.map((n) => h.login(n));
+    const selection = (n: string): PyDict => strDict([['selected_objects', `${n}:${'x'.repeat(250_000)}`]]);
+    // Four users at ~250 KB each fit the 1 MiB default; the fifth does not and is refused whole.
+    for (let i = 0; i < 4; i++)
+      assert.equal(sends(h.command(ids[i], metadataFrames(names[i], selection(names[i]))), 'command').length, 1);
+    const fx = h.command(ids[4], metadataFrames('u5', selection('u5')));
+    assert.equal(sends(fx).length, 0);
+    assert.match(only(logs(fx, 'warn')).message, /u5 refused: the user list would exceed 1048576 bytes/);
+    // A small update from the same user still fits.
+    assert.equal(sends(h.command(ids[4], metadataFrames('u5', strDict([['frame_current', 3n]]))), 'command').length, 1);
+    const list = only(sends(h.tick(h.now + 2000), 'command'));
+    const listBytes = list.frames.reduce((n, f) => n + f.length, 0);
+    assert.ok(listBytes < 1_048_576 + 5 * 200, `user list of ${listBytes} bytes`);
+  });
 });
