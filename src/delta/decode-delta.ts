@@ -26,6 +26,12 @@ export interface DecodeDeltaOptions {
    * refused Commit reaches no client and so cannot put one out of step.
    */
   rejectUnknownKeys?: boolean;
+  /**
+   * Refuse memo indices that skip entries (`PICKLE_MEMO_SPARSE`). deepdiff accepts them, so the
+   * default is false; the strict Commit reader sets it, because the server relays delta bytes
+   * verbatim and each client's unpickler would allocate in proportion to the index.
+   */
+  denseMemo?: boolean;
 }
 
 const REPORT_KEY_SET: ReadonlySet<string> = new Set(REPORT_KEYS);
@@ -109,7 +115,12 @@ export function decodeDelta(bytes: Uint8Array, options?: DecodeDeltaOptions): De
     return false;
   };
   try {
-    raw = decodePickle(bytes, { limits: options?.limits, allowGlobal, plainConstructors: true });
+    raw = decodePickle(bytes, {
+      limits: options?.limits,
+      allowGlobal,
+      plainConstructors: true,
+      denseMemo: options?.denseMemo ?? false,
+    });
   } catch (e) {
     if (!(e instanceof PickleError || e instanceof RangeError)) throw e;
     let pyType = 'UnpicklingError';

@@ -97,7 +97,13 @@ export function checkStrictPaths(delta: Delta): void {
  * `DELTA_INCOMPLETE`); anything else it throws is a bug.
  */
 export function applyDeltaStrict(value: PyValue, bytes: Uint8Array, options?: StrictDeltaOptions): ApplyResult {
-  const delta = decodeDelta(bytes, { limits: options?.pickleLimits, rejectUnknownKeys: true });
+  const delta = decodeDelta(bytes, {
+    limits: options?.pickleLimits,
+    rejectUnknownKeys: true,
+    // Clients unpickle the delta bytes we relay: a far memo index would make each of them
+    // allocate in proportion to the index, not to the message.
+    denseMemo: true,
+  });
   checkStrictPaths(delta);
   const result = applyDelta(value, delta, { limits: options?.convertLimits, consumeInput: options?.consumeInput });
   if (result.problems.length > 0) {

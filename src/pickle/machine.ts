@@ -32,6 +32,12 @@ export interface DecodeOptions {
    * stay inert `PyObject` records, the structural view (`pyview.py --mode symbolic`).
    */
   plainConstructors?: boolean;
+  /**
+   * Refuse a memo index that skips entries (PICKLE_MEMO_SPARSE), as the opcode scanner does
+   * (scan.ts): CPython's unpickler grows its memo array to about twice the highest index, so a
+   * pickle we relay verbatim (a Commit's delta) must not name a far index. Default false.
+   */
+  denseMemo?: boolean;
 }
 
 /** Defaults overridden by the fields that are actually set (an explicit `undefined` keeps the default). */
@@ -54,6 +60,7 @@ export class Machine {
   readonly allowGlobal: ((module: string, name: string) => boolean) | undefined;
   readonly allowPersistentIds: boolean;
   readonly plainConstructors: boolean;
+  readonly denseMemo: boolean;
 
   pos = 0;
   /** Values; `stack.length` is a high-water mark, `sp` the live size. */
@@ -94,6 +101,7 @@ export class Machine {
     this.allowGlobal = options?.allowGlobal;
     this.allowPersistentIds = options?.allowPersistentIds ?? true;
     this.plainConstructors = options?.plainConstructors ?? false;
+    this.denseMemo = options?.denseMemo ?? false;
   }
 
   fail(code: PickleErrorCode, message: string, at: number = this.pos): never {
@@ -218,6 +226,9 @@ export class Machine {
       if (!(sparse !== null && sparse.delete(idx)) && this.memoCount() >= this.limits.maxMemo) this.memoFull();
       memo.push(v);
       return;
+    }
+    if (this.denseMemo) {
+      this.fail('PICKLE_MEMO_SPARSE', `memo index ${idx} skips entries (next is ${memo.length})`);
     }
     if (sparse === null || !sparse.has(idx)) {
       if (this.memoCount() >= this.limits.maxMemo) this.memoFull();

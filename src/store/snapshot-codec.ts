@@ -71,7 +71,9 @@ export interface SnapshotReadLimits {
 
 export const DEFAULT_SNAPSHOT_READ_LIMITS: Readonly<SnapshotReadLimits> = Object.freeze({
   maxUncompressedBytes: 4 * 1024 * 1024 * 1024 - 1,
-  pickle: Object.freeze({ maxItems: 200_000_000, maxMemo: 100_000_000 }),
+  // A session near MAX_NODES holds a few containers per node (chunk lists, users, archive):
+  // the per-message container budget would refuse a large but honest snapshot.
+  pickle: Object.freeze({ maxItems: 200_000_000, maxMemo: 100_000_000, maxContainers: 100_000_000 }),
 });
 
 /**

@@ -148,3 +148,49 @@ describe('whatever the strict reader accepts, deepdiff 8.1.1 applied whole to th
     });
   }
 });
+
+describe('strict delta memo', () => {
+  // {'values_changed': {"root['a']": {'new_value': 2}}} with the inner dict stored by a
+  // LONG_BINPUT at `index`: CPython's unpickler (deepdiff's too) grows its memo to about twice the
+  // index, so a relayed delta naming 2^28 would cost every client gigabytes.
+  function deltaWithPut(index: number): Uint8Array {
+    const str = (s: string): number[] => [0x8c, s.length, ...Buffer.from(s, 'latin1')];
+    const put = [0x72, index & 0xff, (index >>> 8) & 0xff, (index >>> 16) & 0xff, (index >>> 24) & 0xff];
+    return new Uint8Array([
+      0x80,
+      0x04,
+      0x7d,
+      ...str('values_changed'),
+      0x7d,
+      ...str("root['a']"),
+      0x7d,
+      ...put,
+      ...str('new_value'),
+      0x4b,
+      0x02,
+      0x73,
+      0x73,
+      0x73,
+      0x2e,
+    ]);
+  }
+  const base = (): PyDict => dict([['a', 1n]]);
+
+  test('a dense memo index is applied by both readers', () => {
+    const bytes = deltaWithPut(0);
+    assert.ok(viewsEqual(toView(applyDeltaStrict(base(), bytes).value), toView(dict([['a', 2n]]))));
+  });
+
+  test('a memo index that skips entries is refused by the strict reader only', () => {
+    for (const index of [2 ** 28, 0xffffffff, 5]) {
+      const bytes = deltaWithPut(index);
+      const faithful = applyDelta(base(), decodeDelta(bytes)).value;
+      assert.ok(viewsEqual(toView(faithful), toView(dict([['a', 2n]]))), `deepdiff applies index ${index}`);
+      assert.throws(
+        () => applyDeltaStrict(base(), bytes),
+        (e: unknown) => e instanceof DeltaError && /memo index/.test(e.message),
+        `index ${index}`,
+      );
+    }
+  });
+});

@@ -14,7 +14,13 @@ import { encodePickle } from '../../src/pickle/encode.js';
 import { PyDict, PyGlobal, pyInt, type PyValue } from '../../src/pickle/value.js';
 import { toView } from '../../src/pickle/view.js';
 import { StoreError } from '../../src/store/errors.js';
-import { decodeSnapshotBytes, encodeSnapshot, readSnapshotFile } from '../../src/store/snapshot-codec.js';
+import {
+  decodeSnapshotBytes,
+  DEFAULT_SNAPSHOT_READ_LIMITS,
+  encodeSnapshot,
+  readSnapshotFile,
+} from '../../src/store/snapshot-codec.js';
+import { DEFAULT_SESSION_LIMITS } from '../../src/session/limits.js';
 import { KEY_SERVER, SNAPSHOT_FORMAT_VERSION, type SnapshotMeta } from '../../src/store/snapshot-pickle.js';
 import { fixturePath } from '../helpers/fixtures.js';
 import { PYREF_PATH } from '../helpers/python.js';
@@ -57,6 +63,12 @@ async function rejectsCorrupt(gz: Uint8Array, code = 'STORE_CORRUPT'): Promise<S
 }
 
 describe('snapshot codec round trip', () => {
+  test('a session at MAX_NODES fits the read limits (a few containers per node, not the per-message budget)', () => {
+    const limits = DEFAULT_SNAPSHOT_READ_LIMITS.pickle;
+    assert.ok((limits.maxContainers ?? 0) >= 8 * DEFAULT_SESSION_LIMITS.maxNodes);
+    assert.ok((limits.maxItems ?? 0) >= 8 * DEFAULT_SESSION_LIMITS.maxNodes);
+  });
+
   test('an image decodes back to the same nodes, users, state, chat, tasks and extra', async () => {
     const image = makeImage({ nodes: 5, users: ['alice', 'bob'], chat: 3, tasks: 2, extra: true });
     const gz = await encodeToBuffer(image, META);
