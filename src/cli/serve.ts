@@ -138,13 +138,15 @@ export async function runServe(argv: readonly string[], io: ServeIo): Promise<nu
   // SIGHUP's default action kills the process without a save: logrotate (and a closed terminal)
   // send it, so it reopens the log file and the server goes on serving.
   const reopenLog = (): void => {
-    void logger.reopen().then((reopened) =>
-      logger.info(
-        reopened
-          ? `SIGHUP: log file ${config.logFile} reopened.`
-          : 'SIGHUP: no log file to reopen (LOG_FILE is not set); still serving.',
-      ),
-    );
+    void logger
+      .reopen()
+      .then((reopened) =>
+        logger.info(
+          reopened
+            ? `SIGHUP: log file ${config.logFile} reopened.`
+            : 'SIGHUP: no log file to reopen (LOG_FILE is not set); still serving.',
+        ),
+      );
   };
   // Installed before anything starts: a signal during startup still ends in a clean shutdown.
   const removers = [
