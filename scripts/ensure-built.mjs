@@ -34,7 +34,9 @@ function staleSource() {
 
 if (!existsSync(srcDir)) {
   if (existsSync(main)) process.exit(0);
-  console.error(`multiuser-server: ${relative(process.cwd(), main) || main} is missing and there is no src/ to build it from.`);
+  console.error(
+    `multiuser-server: ${relative(process.cwd(), main) || main} is missing and there is no src/ to build it from.`,
+  );
   process.exit(1);
 }
 

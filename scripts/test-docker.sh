@@ -9,7 +9,8 @@
 # dockerd and stops it at the end, and removes every container and image it made. Docker Hub is
 # not reachable from the machines this runs on, so it builds a stand-in for node:20-bookworm-slim
 # (mmdebstrap of bookworm + this machine's Node 20 and npm + this machine's CA bundle, which the
-# registries' TLS proxy needs) and passes it as NODE_IMAGE. If dockerd cannot start, it fails with
+# registries' TLS proxy needs) and passes it as NODE_IMAGE. The bookworm tree is cached in
+# DOCKER_TEST_CACHE (default /var/cache/multiuser-server-docker-test) for a week. If dockerd cannot start, it fails with
 # the daemon's own words. Bounded by DOCKER_TEST_TIMEOUT_S (default 600 s).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -124,16 +125,25 @@ cp -a "$npm_dir" "$WORK/add/usr/local/lib/node_modules/npm"
 ln -s ../lib/node_modules/npm/bin/npm-cli.js "$WORK/add/usr/local/bin/npm"
 ln -s ../lib/node_modules/npm/bin/npx-cli.js "$WORK/add/usr/local/bin/npx"
 cp /etc/ssl/certs/ca-certificates.crt "$WORK/add/etc/ssl/certs/ca-certificates.crt"
-timeout 300 mmdebstrap --quiet --variant=minbase --mode=root --format=tar \
-  --dpkgopt='path-exclude=/usr/share/man/*' --dpkgopt='path-exclude=/usr/share/doc/*' \
-  --dpkgopt='path-exclude=/usr/share/locale/*' --dpkgopt='path-exclude=/usr/share/info/*' \
-  --customize-hook='rm -rf "$1"/var/lib/apt/lists/* "$1"/var/cache/apt/*' \
-  bookworm "$WORK/base.tar" >"$WORK/mmdebstrap.log" 2>&1 || {
-  tail -n 20 "$WORK/mmdebstrap.log"
-  fail "mmdebstrap failed"
-}
-docker import "$WORK/base.tar" local/bookworm-minbase:standin >/dev/null
-rm -f "$WORK/base.tar"
+# The bookworm tree is kept between runs (a week at most): mmdebstrap is the slowest step here.
+cache_dir=${DOCKER_TEST_CACHE:-/var/cache/multiuser-server-docker-test}
+base_tar=$cache_dir/bookworm-minbase.tar
+mkdir -p "$cache_dir"
+if [ -s "$base_tar" ] && [ -n "$(find "$base_tar" -mtime -7)" ]; then
+  log "reusing $base_tar"
+else
+  timeout 300 mmdebstrap --quiet --variant=minbase --mode=root --format=tar \
+    --dpkgopt='path-exclude=/usr/share/man/*' --dpkgopt='path-exclude=/usr/share/doc/*' \
+    --dpkgopt='path-exclude=/usr/share/locale/*' --dpkgopt='path-exclude=/usr/share/info/*' \
+    --customize-hook='rm -rf "$1"/var/lib/apt/lists/* "$1"/var/cache/apt/*' \
+    bookworm "$base_tar.part" >"$WORK/mmdebstrap.log" 2>&1 || {
+    tail -n 20 "$WORK/mmdebstrap.log"
+    rm -f "$base_tar.part"
+    fail "mmdebstrap failed"
+  }
+  mv "$base_tar.part" "$base_tar"
+fi
+docker import "$base_tar" local/bookworm-minbase:standin >/dev/null
 # Node, npm and the CA bundle on top, where the official image keeps them (/usr/local).
 cat >"$WORK/add/Dockerfile" <<'EOF'
 FROM local/bookworm-minbase:standin
