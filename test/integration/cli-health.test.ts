@@ -56,6 +56,8 @@ describe('multiuser-server health', () => {
   test('exits 0 against a running server without logging in, logging above DEBUG or writing', async () => {
     const dataDir = tempDataDir();
     const server = await startCli(dataDir);
+    // The last start-up line: everything after the mark is about the check or the login below.
+    await server.waitFor('Command tcp://127.0.0.1:');
     const filesBefore = readdirSync(dataDir).sort();
     const mark = server.mark();
     const r = await run(['health', `127.0.0.1:${server.port}`]);
