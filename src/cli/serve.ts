@@ -3,6 +3,7 @@
  * restore the session from it (persistence.ts), start the session server with the journal and
  * save hooks, say where it listens, run the shell when stdin is a TTY, and shut down cleanly on
  * SIGINT / SIGTERM (or `exit`): stop accepting, save `shutdown`, release the data directory.
+ * SIGHUP reopens the log file.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -146,8 +147,25 @@ export async function runServe(argv: readonly string[], io: ServeIo): Promise<nu
     why = reason;
     stop();
   };
+  // SIGHUP's default action kills the process without a save: logrotate (and a closed terminal)
+  // send it, so it reopens the log file and the server goes on serving.
+  const reopenLog = (): void => {
+    void logger
+      .reopen()
+      .then((reopened) =>
+        logger.info(
+          reopened
+            ? `SIGHUP: log file ${config.logFile} reopened.`
+            : 'SIGHUP: no log file to reopen (LOG_FILE is not set); still serving.',
+        ),
+      );
+  };
   // Installed before anything starts: a signal during startup still ends in a clean shutdown.
-  const removers = [io.onSignal('SIGINT', () => shutdown('SIGINT')), io.onSignal('SIGTERM', () => shutdown('SIGTERM'))];
+  const removers = [
+    io.onSignal('SIGINT', () => shutdown('SIGINT')),
+    io.onSignal('SIGTERM', () => shutdown('SIGTERM')),
+    io.onSignal('SIGHUP', reopenLog),
+  ];
   logStartup(logger, resolved);
 
   const persistence = await openPersistence(config, logger, io.cwd);

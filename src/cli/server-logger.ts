@@ -27,19 +27,50 @@ export function formatLogLine(level: LogLevel, message: string, at: Date): strin
   return `${time} SERVER ${PY_NAMES[level].padEnd(8)} ${message}`;
 }
 
+/**
+ * Where lines go besides the file. When it is an event emitter (process.stderr), its `error` event
+ * (EPIPE once a `| tee` or log collector is gone) is taken as "nobody reads any more": the logger
+ * stops writing to it instead of letting the unhandled error kill the server before its final save.
+ */
+export interface LogStream {
+  write(text: string): unknown;
+  on?(event: 'error', listener: (err: Error) => void): unknown;
+}
+
 export interface ServerLoggerOptions {
   level: LogLevelName;
   /** Path of the log file (appended to), or null. */
   file: string | null;
   /** Where lines go besides the file (default process.stderr). */
-  stream?: { write(text: string): unknown };
+  stream?: LogStream;
   /** Clock for the time stamp (tests). */
   now?: () => Date;
 }
 
 export interface ServerLogger extends Logger {
+  /**
+   * Closes the log file and opens the same path again (for logrotate: the rotated file is
+   * released, the next line goes to a new one). Resolves with false when there is no log file.
+   */
+  reopen(): Promise<boolean>;
   /** Flushes and closes the log file. */
   close(): Promise<void>;
+}
+
+/**
+ * Keeps a write error on stdout or stderr (EPIPE, a closed terminal) from killing the process:
+ * Node turns it into an `error` event that, without a listener, is thrown. Output to a stream
+ * nobody reads is lost anyway; the log file, the final save and the lock release must not be.
+ */
+export function tolerateClosedOutput(...streams: NodeJS.WritableStream[]): void {
+  for (const s of streams) s.on('error', () => undefined);
+}
+
+function endFile(f: WriteStream | null): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (f === null) resolve();
+    else f.end(() => resolve());
+  });
 }
 
 /**
@@ -50,20 +81,35 @@ export function createServerLogger(opts: ServerLoggerOptions): ServerLogger {
   const min = FROM_PY[opts.level];
   const stream = opts.stream ?? process.stderr;
   const now = opts.now ?? (() => new Date());
+  let streamOpen = true;
+  stream.on?.('error', () => {
+    streamOpen = false;
+  });
+  const toStream = (line: string): void => {
+    if (!streamOpen) return;
+    try {
+      stream.write(line);
+    } catch {
+      // A synchronous EPIPE on some stream kinds: same outcome as the error event.
+      streamOpen = false;
+    }
+  };
   let file: WriteStream | null = null;
-  if (opts.file !== null) {
-    file = createWriteStream(opts.file, { flags: 'a' });
-    file.on('error', (err) => {
-      stream.write(formatLogLine('error', `Cannot write the log file ${opts.file}: ${err.message}`, now()) + '\n');
-      file = null;
+  const openFile = (path: string): void => {
+    const f = createWriteStream(path, { flags: 'a' });
+    f.on('error', (err) => {
+      toStream(formatLogLine('error', `Cannot write the log file ${path}: ${err.message}`, now()) + '\n');
+      if (file === f) file = null;
     });
-  }
+    file = f;
+  };
+  if (opts.file !== null) openFile(opts.file);
   const make = (): ServerLogger => {
     const log = (level: LogLevel, message: string): void => {
       if (!levelPasses(level, min)) return;
       // One line per entry: a message carrying a newline (e.g. a username) cannot forge log lines.
       const line = formatLogLine(level, message.replace(/[\r\n]+/g, ' '), now()) + '\n';
-      stream.write(line);
+      toStream(line);
       file?.write(line);
     };
     return {
@@ -75,13 +121,19 @@ export function createServerLogger(opts: ServerLoggerOptions): ServerLogger {
       enabled: (level) => levelPasses(level, min),
       // One format for every subsystem: the line stays the reference's, whoever wrote it.
       child: () => logger,
-      close: () =>
-        new Promise<void>((resolve) => {
-          const f = file;
-          file = null;
-          if (f === null) resolve();
-          else f.end(() => resolve());
-        }),
+      reopen: async () => {
+        if (opts.file === null) return false;
+        // The new file first: no line falls between the two.
+        const old = file;
+        openFile(opts.file);
+        await endFile(old);
+        return true;
+      },
+      close: () => {
+        const f = file;
+        file = null;
+        return endFile(f);
+      },
     };
   };
   const logger = make();

@@ -4,6 +4,8 @@
  */
 import { readFileSync } from 'node:fs';
 
+import { REPLICATION_VERSION } from '../protocol/constants.js';
+
 let cached: string | undefined;
 
 /** `package.json` `version` (dist/src/cli → the package root), or `'unknown'` when it cannot be read. */
@@ -25,4 +27,9 @@ export function serverVersion(): string {
     }
   }
   return cached;
+}
+
+/** What `--version` prints: `multiuser-server 0.1.0 (replication 0.9.10 protocol, Node v20.x)`. */
+export function versionLine(): string {
+  return `multiuser-server ${serverVersion()} (replication ${REPLICATION_VERSION} protocol, Node ${process.version})`;
 }
