@@ -27,11 +27,12 @@ export interface DecodeDeltaOptions {
    */
   rejectUnknownKeys?: boolean;
   /**
-   * Refuse memo indices that skip entries (`PICKLE_MEMO_SPARSE`). deepdiff accepts them, so the
-   * default is false; the strict Commit reader sets it, because the server relays delta bytes
-   * verbatim and each client's unpickler would allocate in proportion to the index.
+   * How far a memo index may skip past the next free slot (`PICKLE_MEMO_SPARSE` beyond). deepdiff
+   * accepts any index, so the default is unbounded; the strict Commit reader bounds it, because
+   * the server relays delta bytes verbatim and each client's unpickler allocates in proportion to
+   * the index.
    */
-  denseMemo?: boolean;
+  maxMemoSkip?: number;
 }
 
 const REPORT_KEY_SET: ReadonlySet<string> = new Set(REPORT_KEYS);
@@ -119,7 +120,7 @@ export function decodeDelta(bytes: Uint8Array, options?: DecodeDeltaOptions): De
       limits: options?.limits,
       allowGlobal,
       plainConstructors: true,
-      denseMemo: options?.denseMemo ?? false,
+      maxMemoSkip: options?.maxMemoSkip,
     });
   } catch (e) {
     if (!(e instanceof PickleError || e instanceof RangeError)) throw e;

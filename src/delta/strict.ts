@@ -96,13 +96,17 @@ export function checkStrictPaths(delta: Delta): void {
  * deepdiff-faithful codes of decodeDelta/applyDelta, `DELTA_UNKNOWN_KEY`, `DELTA_PATH_REFUSED`,
  * `DELTA_INCOMPLETE`); anything else it throws is a bug.
  */
+/** Memo entries a relayed delta's PUT may skip: a client then allocates at most ~4 KB more. */
+export const STRICT_MAX_MEMO_SKIP = 256;
+
 export function applyDeltaStrict(value: PyValue, bytes: Uint8Array, options?: StrictDeltaOptions): ApplyResult {
   const delta = decodeDelta(bytes, {
     limits: options?.pickleLimits,
     rejectUnknownKeys: true,
     // Clients unpickle the delta bytes we relay: a far memo index would make each of them
-    // allocate in proportion to the index, not to the message.
-    denseMemo: true,
+    // allocate in proportion to the index, not to the message (protocol 4, which the add-on
+    // writes, never skips; hand-written protocol 0 pickles may, a little).
+    maxMemoSkip: STRICT_MAX_MEMO_SKIP,
   });
   checkStrictPaths(delta);
   const result = applyDelta(value, delta, { limits: options?.convertLimits, consumeInput: options?.consumeInput });

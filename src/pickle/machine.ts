@@ -33,11 +33,13 @@ export interface DecodeOptions {
    */
   plainConstructors?: boolean;
   /**
-   * Refuse a memo index that skips entries (PICKLE_MEMO_SPARSE), as the opcode scanner does
-   * (scan.ts): CPython's unpickler grows its memo array to about twice the highest index, so a
-   * pickle we relay verbatim (a Commit's delta) must not name a far index. Default false.
+   * How far past the next free slot a memo index may reach (PICKLE_MEMO_SPARSE beyond it).
+   * CPython's unpickler grows its memo array to about twice the highest index, so a pickle we
+   * relay verbatim (a Commit's delta) must not name a far index; a small skip is allowed because
+   * hand-written protocol 0 pickles number their PUTs out of order. Default: unbounded (the memo
+   * is a map here, so the server's own cost is bounded by `maxMemo`).
    */
-  denseMemo?: boolean;
+  maxMemoSkip?: number;
 }
 
 /** Defaults overridden by the fields that are actually set (an explicit `undefined` keeps the default). */
@@ -60,7 +62,7 @@ export class Machine {
   readonly allowGlobal: ((module: string, name: string) => boolean) | undefined;
   readonly allowPersistentIds: boolean;
   readonly plainConstructors: boolean;
-  readonly denseMemo: boolean;
+  readonly maxMemoSkip: number;
 
   pos = 0;
   /** Values; `stack.length` is a high-water mark, `sp` the live size. */
@@ -101,7 +103,7 @@ export class Machine {
     this.allowGlobal = options?.allowGlobal;
     this.allowPersistentIds = options?.allowPersistentIds ?? true;
     this.plainConstructors = options?.plainConstructors ?? false;
-    this.denseMemo = options?.denseMemo ?? false;
+    this.maxMemoSkip = options?.maxMemoSkip ?? Infinity;
   }
 
   fail(code: PickleErrorCode, message: string, at: number = this.pos): never {
@@ -227,8 +229,8 @@ export class Machine {
       memo.push(v);
       return;
     }
-    if (this.denseMemo) {
-      this.fail('PICKLE_MEMO_SPARSE', `memo index ${idx} skips entries (next is ${memo.length})`);
+    if (idx - memo.length > this.maxMemoSkip) {
+      this.fail('PICKLE_MEMO_SPARSE', `memo index ${idx} skips too many entries (next is ${memo.length})`);
     }
     if (sparse === null || !sparse.has(idx)) {
       if (this.memoCount() >= this.limits.maxMemo) this.memoFull();
