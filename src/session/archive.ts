@@ -1,5 +1,6 @@
 /**
- * The session-level chat log and task board (DESIGN §5, issue 4 item 6): what the add-on's users
+ * The session-level chat log and task board, so that chat and tasks outlive the users who wrote
+ * them (the reference loses them when their author leaves): what the add-on's users
  * wrote in their `chat_messages` / `tasks` metadata (§7.2, §7.3), kept after they leave, saved,
  * and handed back to the stock add-on as one more user-list entry (§7.4):
  *

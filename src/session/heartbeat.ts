@@ -12,7 +12,7 @@
  *   UpdateClientsState to everyone. With `-t 3000` a silent client is lost ~3.1 s after its last
  *   PONG (capture 07_heartbeat_timeout: 3093 ms).
  *
- * Deviations (issue 3 §3, §9 item 11):
+ * Deviations from the reference, so that peers that never log in cannot hold server state:
  * - an INIT from an identity that has not logged in is kept as a *pending* entry (answered with
  *   one PING, never pinged again, never measured) for `preAuthHeartbeatMs` (default 10 s; the add-on
  *   sends its Auth first, capture 07 saw INIT 1.6 s early), at most `maxPendingHeartbeats` of them

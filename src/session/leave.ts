@@ -23,7 +23,8 @@ export const OPERATOR = 'operator';
  * capture 08_lock_leak) — and a Right COMMON with owner `'server'` tells the others. Then the
  * record and its heartbeat entry are dropped, an init it was running is aborted, and `net/` is
  * told to forget it. No UpdateClientsState here: the next tick carries the new list (§4.8).
- * Last, a `save` effect asks for a snapshot (issue 4 item 3: `user_disconnect:NAME`). Its chat
+ * Last, a `save` effect asks for a snapshot (reason `user_disconnect:NAME`), so that what the
+ * user did is in a snapshot, not only in the journal, once they are gone. Its chat
  * and tasks stay in the archive. An identity that is not logged in only loses its pending
  * heartbeat entry.
  */
@@ -54,7 +55,8 @@ export function kickClient(ctx: SessionContext, target: ClientRecord, by: string
 }
 
 /**
- * Kick from a logged-in client. Deviations (issue 3 §3; the reference checks nothing, capture 09):
+ * Kick from a logged-in client. Deviations, so that no user can throw the others out (the
+ * reference checks nothing, capture 09):
  * only admins may kick, never themselves (the add-on refuses that too) and never the archive entry.
  * A Kick without `user` stopped the reference's command thread (crash: kick_without_user): here it
  * is logged and ignored.

@@ -1,6 +1,6 @@
 /**
- * The log lines operators grep for (STYLE.md §10, issue 3 §5: one per login, logout, kick, lock
- * release, init), in one file so they are a contract: tests assert them verbatim. The wording
+ * The log lines operators grep for (one per login, logout, kick, lock release, init), in one file
+ * so they are a contract: tests assert them verbatim. The wording
  * follows the reference server's own lines where it has one (captures/*.server.log:
  * `alice logged in.`, `bob disconnected from the server [kicked]`, `bob kicked from the session.`).
  * Passwords never appear here: no builder takes one.
@@ -15,7 +15,10 @@ export function logLogin(username: string, admin: boolean): string {
 export const LEAVE_REASON_KICKED = 'kicked';
 /** The heartbeat latency exceeded the timeout (the reference's only reason besides kicks). */
 export const LEAVE_REASON_TIMEOUT = 'connection closed';
-/** Logged in but never started a heartbeat within the grace period (deviation, issue 3 §3). */
+/**
+ * Logged in but never started a heartbeat within the grace period (a deviation: such a login would
+ * otherwise hold its slot and its locks forever).
+ */
 export const LEAVE_REASON_NO_HEARTBEAT = 'no heartbeat';
 
 /** INFO, whenever a logged-in client is removed (timeout, kick, no heartbeat, dropped by `net/`). */
@@ -58,7 +61,7 @@ export function logSnapshotDone(username: string): string {
   return `${username} - Snapshot : done.`;
 }
 
-/** The `save` effect's reason when a logged-in user leaves, for any cause (issue 4 item 3, DESIGN §4 log lines). */
+/** The `save` effect's reason when a logged-in user leaves, for any cause (in `Session saved to disk (reason: …)`). */
 export function saveReasonUserDisconnect(username: string): string {
   return `user_disconnect:${username}`;
 }

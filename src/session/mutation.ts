@@ -1,5 +1,6 @@
 /**
- * Accepted state changes (DESIGN §4, issue 4 item 4): every change to what a snapshot holds is one
+ * Accepted state changes, in one type so that the journal records each of them and replays it
+ * through the same code: every change to what a snapshot holds is one
  * `Mutation`. The live handlers validate a message, then call `acceptMutation`, which emits a
  * `persist` effect — before the effects that relay the change, so `net/` journals it before any
  * client can see it (redis `beforeSleep`) — and applies it through `applyMutation`. Journal replay

@@ -1,7 +1,8 @@
 /**
  * Locks (Right, §4.7), Delete (§4.6) and the one rule that decides who may change a node.
  *
- * Permission policy (deviation, issue 3 §3, docs/compatibility.md; the reference checks nothing:
+ * Permission policy (a deviation, so that a lock protects an artist's work; docs/compatibility.md;
+ * the reference checks nothing:
  * capture 09, `mallory` overwrote and re-owned alice's locked cube):
  *
  * - Node, Commit and Delete of an existing node: only its owner, or anyone when it is COMMON — the

@@ -5,7 +5,8 @@
  * that nothing thrown while handling one event escapes (§9 item 8: one malformed message stopped
  * the reference's command thread for good).
  *
- * Who is heard (deviation, issue 3 §3; the reference accepts everything from anyone, capture 09):
+ * Who is heard (a deviation, so that a peer must log in before it can change anything; the
+ * reference accepts everything from anyone, capture 09):
  * identities that have not logged in are dropped on all three sockets, except RequestServerInfo
  * and Auth on the command socket (bounded by `maxPreAuthMessageBytes`, checked before decoding)
  * and heartbeat INIT (see heartbeat.ts for how long that is remembered).
@@ -61,7 +62,7 @@ export interface UserSummary {
   readonly clientId: ClientId;
 }
 
-/** Default `timeoutMs`: the CLI's `TIMEOUT` default (issue 3 §5). */
+/** Default `timeoutMs`: the CLI's `TIMEOUT` default, the reference server's `-t` default. */
 export const DEFAULT_TIMEOUT_MS = 10_000;
 /** Default `heartbeatGraceMs`. */
 export const DEFAULT_HEARTBEAT_GRACE_MS = 30_000;

@@ -1,15 +1,24 @@
 /**
  * DATA_DIR/server.lock: one process at a time works on a data directory. The server holds it
  * while running; CLI tools (`backups`, `restore`, `verify`, `export`, `import`) take it too, so
- * they refuse clearly instead of racing a live server (issue 4 §7).
+ * they refuse clearly instead of racing a live server.
  *
  * The file holds `{pid, hostname, purpose, started_at, token}` and is created atomically (temp
  * file linked into place, which fails if it exists). A lock is stale, and is taken over, when:
  * - same host: its pid is not running, or is our own pid (a container restarted as PID 1 again);
  * - another host (a second container on a shared volume): its mtime is older than `staleMs` —
  *   the holder touches the file every `refreshMs`, so a live holder elsewhere is never stale.
+ *
+ * Taking over must not let two processes both win. Several may judge the same stale lock at once;
+ * if each simply deleted `server.lock`, a late one would delete the fresh lock of the first and
+ * create its own. So a takeover first claims the right to delete that one stale file: an exclusive
+ * create of `server.lock.break-<digest of the stale file's bytes>`, which only one process can
+ * win. The winner re-reads `server.lock` and deletes it only if it still holds those bytes; then
+ * every contender races for the plain exclusive create again, which exactly one wins. A breaker
+ * that died before finishing leaves its claim behind; a claim older than `breakAbandonMs` is
+ * superseded by the next generation (`…-1`, `…-2`), never deleted, so it cannot be fought over.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { hostname as osHostname } from 'node:os';
 import { join } from 'node:path';
 
@@ -42,11 +51,19 @@ export interface DataDirLockOptions {
   refreshMs?: number;
   /** Age after which another host's lock is stale (default 30 s). */
   staleMs?: number;
+  /** Age after which an unfinished takeover claim is superseded (default 10 s; a takeover takes milliseconds). */
+  breakAbandonMs?: number;
 }
 
 const DEFAULT_REFRESH_MS = 10_000;
 const DEFAULT_STALE_MS = 30_000;
 const MAX_TAKEOVERS = 3;
+const DEFAULT_BREAK_ABANDON_MS = 10_000;
+/** Generations of takeover claims tried for one stale file before giving up with STORE_LOCKED. */
+const MAX_BREAK_GENERATIONS = 4;
+/** While another process is taking a stale lock over (milliseconds of work), how long to wait for it. */
+const BREAK_WAIT_MS = 1_000;
+const BREAK_WAIT_STEP_MS = 10;
 
 export class DataDirLock {
   private timer: NodeJS.Timeout | null = null;
@@ -108,7 +125,9 @@ export async function acquireDataDirLock(dataDir: string, options: DataDirLockOp
     );
   }
   const body = Buffer.from(`${JSON.stringify(info, null, 2)}\n`, 'utf8');
-  for (let attempt = 0; ; attempt++) {
+  let takeovers = 0;
+  let waitUntil = 0;
+  for (;;) {
     try {
       await writeFileAtomic(path, body, { fs: fsys, noReplace: true });
       return new DataDirLock(path, info, fsys, log, options.refreshMs ?? DEFAULT_REFRESH_MS, now);
@@ -118,12 +137,20 @@ export async function acquireDataDirLock(dataDir: string, options: DataDirLockOp
     const held = await readLockFile(path, fsys).catch(() => null);
     if (held === null) continue; // vanished meanwhile: try again
     const verdict = judge(held, info, options, now());
-    if (verdict.stale && attempt < MAX_TAKEOVERS) {
-      log.warn(`Removing stale lock ${path} (${verdict.why})`);
-      await fsys.unlink(path).catch((e: unknown) => {
-        if (!isErrno(e, 'ENOENT')) throw e;
-      });
-      continue;
+    if (verdict.stale && takeovers < MAX_TAKEOVERS) {
+      const outcome = await breakStaleLock(path, held.bytes, body, fsys, options, now);
+      if (outcome === 'broken') {
+        takeovers++;
+        log.warn(`Removing stale lock ${path} (${verdict.why})`);
+        continue;
+      }
+      if (outcome === 'changed') continue;
+      // Another process is taking this stale lock over: give it a moment, then look again.
+      if (waitUntil === 0) waitUntil = Date.now() + BREAK_WAIT_MS;
+      if (Date.now() < waitUntil) {
+        await new Promise((resolve) => setTimeout(resolve, BREAK_WAIT_STEP_MS));
+        continue;
+      }
     }
     throw storeError(
       'STORE_LOCKED',
@@ -140,20 +167,66 @@ export async function readDataDirLock(
   dataDir: string,
   fsys: StoreFs = NODE_STORE_FS,
 ): Promise<{ info: LockInfo | null; mtimeMs: number } | null> {
-  return readLockFile(join(dataDir, LOCK_FILE), fsys);
+  const held = await readLockFile(join(dataDir, LOCK_FILE), fsys);
+  return held === null ? null : { info: held.info, mtimeMs: held.mtimeMs };
 }
 
-async function readLockFile(path: string, fsys: StoreFs): Promise<{ info: LockInfo | null; mtimeMs: number } | null> {
-  let text: Buffer;
+async function readLockFile(
+  path: string,
+  fsys: StoreFs,
+): Promise<{ info: LockInfo | null; mtimeMs: number; bytes: Buffer } | null> {
+  let bytes: Buffer;
   let mtimeMs: number;
   try {
     mtimeMs = (await fsys.stat(path)).mtimeMs;
-    text = await fsys.readFile(path);
+    bytes = await fsys.readFile(path);
   } catch (e) {
     if (isErrno(e, 'ENOENT')) return null;
     throw e;
   }
-  return { info: parseLockInfo(text.toString('utf8')), mtimeMs };
+  return { info: parseLockInfo(bytes.toString('utf8')), mtimeMs, bytes };
+}
+
+/**
+ * Deletes the stale lock whose bytes are `staleBytes`, if this process wins the claim to do so
+ * (see the module comment). `broken`: deleted (or already gone); `changed`: the lock file is no
+ * longer that stale one; `busy`: another process holds the claim.
+ */
+async function breakStaleLock(
+  path: string,
+  staleBytes: Buffer,
+  claimBody: Buffer,
+  fsys: StoreFs,
+  options: DataDirLockOptions,
+  now: () => number,
+): Promise<'broken' | 'changed' | 'busy'> {
+  const digest = createHash('sha256').update(staleBytes).digest('hex').slice(0, 16);
+  const abandonMs = options.breakAbandonMs ?? DEFAULT_BREAK_ABANDON_MS;
+  for (let generation = 0; generation < MAX_BREAK_GENERATIONS; generation++) {
+    const claim = `${path}.break-${digest}${generation === 0 ? '' : `-${generation}`}`;
+    try {
+      await writeFileAtomic(claim, claimBody, { fs: fsys, noReplace: true });
+    } catch (e) {
+      if (!(e instanceof StoreError) || e.code !== 'STORE_EXISTS') throw e;
+      const claimed = await fsys.stat(claim).catch(() => null);
+      // A live claim: its holder is deleting the stale lock right now. A vanished one: done.
+      if (claimed === null || now() - claimed.mtimeMs <= abandonMs) return 'busy';
+      continue; // abandoned by a process that died mid-takeover: try the next generation
+    }
+    try {
+      const current = await readLockFile(path, fsys);
+      if (current === null) return 'broken';
+      if (!current.bytes.equals(staleBytes)) return 'changed';
+      await fsys.unlink(path).catch((e: unknown) => {
+        if (!isErrno(e, 'ENOENT')) throw e;
+      });
+      return 'broken';
+    } finally {
+      // Safe to drop even if a slow contender re-creates it: it re-reads before deleting anything.
+      await fsys.unlink(claim).catch(() => undefined);
+    }
+  }
+  return 'busy';
 }
 
 function parseLockInfo(text: string): LockInfo | null {
@@ -174,7 +247,7 @@ function parseLockInfo(text: string): LockInfo | null {
 }
 
 function judge(
-  held: { info: LockInfo | null; mtimeMs: number },
+  held: { info: LockInfo | null; mtimeMs: number; bytes: Buffer },
   me: LockInfo,
   options: DataDirLockOptions,
   nowMs: number,

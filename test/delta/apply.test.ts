@@ -6,7 +6,8 @@ import { materializeDelta } from '../../src/delta/materialize.js';
 import { encodePickle } from '../../src/pickle/encode.js';
 import type { PyDict } from '../../src/pickle/value.js';
 import { type PyValue } from '../../src/pickle/value.js';
-import { fromView, toView, viewsEqual, type View } from '../../src/pickle/view.js';
+import { fromView, toView, type View } from '../../src/pickle/view.js';
+import { assertViewsEqual } from '../helpers/views.js';
 
 /** A delta given as the view of its report dict. */
 function deltaOf(view: View): Delta {
@@ -19,7 +20,7 @@ function apply(base: View, delta: View): { value: View; problems: string[] } {
 }
 
 function assertView(actual: View, expected: View): void {
-  if (!viewsEqual(actual, expected)) assert.deepEqual(actual, expected);
+  assertViewsEqual(actual, expected);
 }
 
 function failsWith(base: View, delta: View, pyType: string): void {

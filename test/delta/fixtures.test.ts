@@ -5,8 +5,9 @@ import { describe, test } from 'node:test';
 import { applyDelta, decodeDelta, DeltaError, type Delta } from '../../src/delta/index.js';
 import { decodePickle } from '../../src/pickle/decode.js';
 import type { PyValue } from '../../src/pickle/value.js';
-import { toView, viewsEqual, type View } from '../../src/pickle/view.js';
+import { toView, type View } from '../../src/pickle/view.js';
 import { fixturePath, loadJsonl } from '../helpers/fixtures.js';
+import { assertViewsEqual } from '../helpers/views.js';
 
 interface PyException {
   type: string;
@@ -47,7 +48,7 @@ function bytesOf(b64: string): Uint8Array {
 }
 
 function assertView(actual: View, expected: View, what: string): void {
-  if (!viewsEqual(actual, expected)) assert.deepEqual(actual, expected, what);
+  assertViewsEqual(actual, expected, what);
 }
 
 /** The failure the reference server sees: `Delta(bytes)` or `+` raising, as a DeltaError with the Python type. */

@@ -4,8 +4,9 @@ import { describe, test } from 'node:test';
 import { decodePickle } from '../../src/pickle/decode.js';
 import { PickleError } from '../../src/pickle/errors.js';
 import { isPlainConstructorGlobal } from '../../src/pickle/plain-constructors.js';
-import { toView, viewsEqual, type View } from '../../src/pickle/view.js';
+import { toView, type View } from '../../src/pickle/view.js';
 import { loadJsonl } from '../helpers/fixtures.js';
+import { assertViewsEqual } from '../helpers/views.js';
 
 interface OpaqueLine {
   id: string;
@@ -43,7 +44,7 @@ describe('opaque.jsonl: objects decode to inert records and nothing is executed'
         },
       });
       const view = toView(value);
-      if (!viewsEqual(view, line.symbolic)) assert.deepEqual(view, line.symbolic);
+      assertViewsEqual(view, line.symbolic);
       assert.deepEqual([...seen].sort(), [...new Set(line.globals)].sort());
 
       const strict = () => decodePickle(data, { allowGlobal: () => false, allowPersistentIds: false });

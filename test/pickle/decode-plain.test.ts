@@ -3,8 +3,9 @@ import { describe, test } from 'node:test';
 
 import { decodePickle } from '../../src/pickle/decode.js';
 import { PickleError } from '../../src/pickle/errors.js';
-import { toView, viewsEqual, type View } from '../../src/pickle/view.js';
+import { toView, type View } from '../../src/pickle/view.js';
 import { loadJsonl } from '../helpers/fixtures.js';
+import { assertViewsEqual } from '../helpers/views.js';
 
 interface PlainLine {
   id: string;
@@ -22,7 +23,7 @@ function bytesOf(b64: string): Uint8Array {
 }
 
 function assertView(actual: View, expected: View): void {
-  if (!viewsEqual(actual, expected)) assert.deepEqual(actual, expected);
+  assertViewsEqual(actual, expected);
 }
 
 const lines = loadJsonl('pickle/plain.jsonl') as PlainLine[];

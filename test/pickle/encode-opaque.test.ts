@@ -4,9 +4,10 @@ import { before, describe, test } from 'node:test';
 import { decodePickle } from '../../src/pickle/decode.js';
 import { encodePickle } from '../../src/pickle/encode.js';
 import { PyDict, PyGlobal, PyObject, PyPersId, PySet, PyTuple, pyInt, type PyValue } from '../../src/pickle/value.js';
-import { toView, viewsEqual, type View } from '../../src/pickle/view.js';
+import { toView, type View } from '../../src/pickle/view.js';
 import { loadJsonl } from '../helpers/fixtures.js';
 import { pyrefById, runPyref, type PyrefLine, type PyrefRun } from '../helpers/python.js';
+import { assertViewsEqual } from '../helpers/views.js';
 
 interface OpaqueLine {
   id: string;
@@ -115,7 +116,7 @@ describe('opaque.jsonl: decoded objects re-encode to the same symbolic structure
     if (b instanceof Error) throw b;
     assert.ok(b !== undefined);
     const back = toView(decodePickle(b));
-    if (!viewsEqual(back, want)) assert.deepEqual(back, want);
+    assertViewsEqual(back, want);
     const py = checked.get(id);
     assert.ok(py?.ok, `pyref could not decode it: ${py?.error}`);
     assert.equal(py.match, true, 'pyref decoded a different structure');

@@ -15,9 +15,10 @@ import {
   pyInt,
   type PyValue,
 } from '../../src/pickle/value.js';
-import { fromView, toView, viewsEqual, type View } from '../../src/pickle/view.js';
+import { fromView, toView, type View } from '../../src/pickle/view.js';
 import { loadJsonl } from '../helpers/fixtures.js';
 import { pyrefById, runPyref, type PyrefLine, type PyrefRun } from '../helpers/python.js';
+import { assertViewsEqual } from '../helpers/views.js';
 
 interface EncodeLine {
   id: string;
@@ -104,7 +105,7 @@ describe('encode.jsonl: every value encodes to a pickle that decodes back to it'
       if (b instanceof Error) throw b;
       assert.ok(b !== undefined);
       const back = decodedView(b);
-      if (!viewsEqual(back, line.view)) assert.deepEqual(back, line.view);
+      assertViewsEqual(back, line.view);
       const py = checked.get(line.id);
       assert.ok(py?.ok, `CPython refused it: ${py?.error}`);
       assert.equal(py.match, true, 'CPython decoded a different value');
@@ -117,7 +118,7 @@ describe('encode.jsonl: every value encodes to a pickle that decodes back to it'
       const b = encoded.get(c.id) as Buffer;
       const back = decodedView(b);
       const want = toView(c.value);
-      if (!viewsEqual(back, want)) assert.deepEqual(back, want);
+      assertViewsEqual(back, want);
       const py = checked.get(c.id);
       assert.ok(py?.ok, `CPython refused it: ${py?.error}`);
       assert.equal(py.match, true, 'CPython decoded a different value');
@@ -172,7 +173,7 @@ describe('encodePickle framing and memo', () => {
     assert.equal(parts[1].length, big.length);
     const whole = Buffer.concat(parts);
     assert.deepEqual(whole, encodePickle(d));
-    assert.ok(viewsEqual(decodedView(whole), toView(d)));
+    assertViewsEqual(decodedView(whole), toView(d));
   });
 
   test('a bytearray is written as builtins.bytearray called on bytes, and stays shared', () => {
@@ -226,7 +227,7 @@ describe('encodePickle refuses what it cannot write', () => {
     ] as const) {
       let v: PyValue = [];
       for (let i = 0; i < levels; i++) v = wrap(v);
-      assert.ok(viewsEqual(decodedView(encodePickle(v)), toView(v)));
+      assertViewsEqual(decodedView(encodePickle(v)), toView(v));
     }
     let deep: PyValue = [];
     for (let i = 1; i < 2000; i++) deep = [deep];

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, test } from 'node:test';
@@ -91,5 +92,37 @@ describe('data directory lock', () => {
     writeFileSync(join(dir, 'server.lock'), holder(8));
     await lock.release();
     assert.equal(existsSync(join(dir, 'server.lock')), true);
+  });
+  const claimOf = (lockBytes: string): string =>
+    join(dir, `server.lock.break-${createHash('sha256').update(lockBytes).digest('hex').slice(0, 16)}`);
+
+  test('a stale lock whose takeover another live process has claimed is not deleted here', async () => {
+    writeFileSync(join(dir, 'server.lock'), holder(999_999));
+    writeFileSync(claimOf(holder(999_999)), 'claim');
+    const opts = { purpose: 'server', pid: 5, hostname: 'here', isAlive: () => false, refreshMs: 0 };
+    await assert.rejects(acquireDataDirLock(dir, opts), (e: unknown) => {
+      assert.equal((e as { code?: string }).code, 'STORE_LOCKED');
+      return true;
+    });
+    assert.equal(readFileSync(join(dir, 'server.lock'), 'utf8'), holder(999_999));
+  });
+
+  test('a takeover claim abandoned by a process that died mid-takeover is superseded, not deleted', async () => {
+    writeFileSync(join(dir, 'server.lock'), holder(999_999));
+    const claim = claimOf(holder(999_999));
+    writeFileSync(claim, 'claim');
+    utimesSync(claim, new Date(Date.now() - 60_000), new Date(Date.now() - 60_000));
+    const lock = await acquireDataDirLock(dir, {
+      purpose: 'server',
+      pid: 5,
+      hostname: 'here',
+      isAlive: () => false,
+      refreshMs: 0,
+      breakAbandonMs: 10_000,
+    });
+    assert.equal(lock.info.pid, 5);
+    assert.equal(existsSync(claim), true);
+    assert.equal(existsSync(`${claim}-1`), false, 'the next generation claim is dropped once done');
+    await lock.release();
   });
 });
