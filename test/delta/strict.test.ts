@@ -180,7 +180,11 @@ describe('strict delta memo', () => {
 
   test('a dense memo index, or one that skips a few entries, is applied by the strict reader', () => {
     for (const index of [0, 1, STRICT_MAX_MEMO_SKIP]) {
-      assert.ok(viewsEqual(toView(applyDeltaStrict(base(), deltaWithPut(index)).value), toView(dict([['a', 2n]]))));
+      assertViewsEqual(
+        toView(applyDeltaStrict(base(), deltaWithPut(index)).value),
+        toView(dict([['a', 2n]])),
+        `index ${index}`,
+      );
     }
   });
 
@@ -188,7 +192,7 @@ describe('strict delta memo', () => {
     for (const index of [2 ** 28, 0xffffffff, STRICT_MAX_MEMO_SKIP + 1]) {
       const bytes = deltaWithPut(index);
       const faithful = applyDelta(base(), decodeDelta(bytes)).value;
-      assert.ok(viewsEqual(toView(faithful), toView(dict([['a', 2n]]))), `deepdiff applies index ${index}`);
+      assertViewsEqual(toView(faithful), toView(dict([['a', 2n]])), `deepdiff applies index ${index}`);
       assert.throws(
         () => applyDeltaStrict(base(), bytes),
         (e: unknown) => e instanceof DeltaError && /memo index/.test(e.message),
