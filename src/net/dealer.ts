@@ -122,7 +122,7 @@ export class DealerConnection {
     if (this.closedFlag) return Promise.reject(netError('NET_CLOSED', `${this.channel} connection is closed`));
     const chunks = encodeMessage(frames);
     const s = this.socket;
-    if (this.phase === Phase.Open && this.outbox.length === 0 && s !== undefined) {
+    if (this.phase === Phase.Open && this.outbox.length === 0 && s !== undefined && s.writable) {
       this.write(s, chunks);
       if (s.writableLength < SEND_BUFFER_BYTES) return Promise.resolve();
     } else {
@@ -187,6 +187,11 @@ export class DealerConnection {
     });
     socket.on('data', (chunk: Buffer) => this.onData(socket, reader, chunk));
     socket.on('drain', () => this.releaseSenders());
+    // The server ended the connection (a stranger answered, a kick): what is sent from now on
+    // waits for the next connection instead of being written after our end (lost).
+    socket.on('end', () => {
+      if (socket === this.socket) this.phase = Phase.Connecting;
+    });
     // 'close' follows every error; the reconnect happens there.
     socket.on('error', () => undefined);
     socket.on('close', () => this.onClose(socket));
