@@ -7,8 +7,10 @@
  * - `full`: the connection's write buffer is past its high-water mark (it reads slower than we
  *   write), or
  * - `unreachable`: no connection with that identity (not connected yet, or reconnecting).
- * Either way the message and everything after it for that client wait in the client's own queue and
- * are retried with a short backoff; other clients are not held up. When a client's queue passes its
+ * Either way the message and everything after it for that client wait in the client's own queue;
+ * other clients are not held up. A `full` client is retried when its connection says it has room
+ * again (`whenWritable`: no polling, so any number of stalled readers costs no CPU); an
+ * `unreachable` one (or `full` on a socket that cannot tell) with a short backoff. When a client's queue passes its
  * bound the client is dropped (`onOverflow`) — never fed a stream with a hole in it. Replies to
  * identities that have not logged in are best effort: one attempt, never queued.
  *
@@ -68,6 +70,12 @@ export interface ChannelSenderOptions {
    * flushing what was written, or at once (`cut`) when the client was dropped (it does not read).
    */
   disconnect?: (client: ClientId, cut: boolean) => void;
+  /**
+   * After `full`: arranges for `wake` to be called once when the client's connection has room again
+   * (or is gone), and returns true; false when it cannot (then the client is retried on a timer).
+   * `wake` may come from inside a socket callback; the sender only schedules its drain loop then.
+   */
+  whenWritable?: (client: ClientId, wake: () => void) => boolean;
   limits: SendQueueLimits;
   /** Called once when a client's queue overflows; the client's queue is already discarded. */
   onOverflow: (info: OverflowInfo) => void;
@@ -86,6 +94,8 @@ export interface ChannelSenderStats {
   readonly droppedClients: number;
   /** Best-effort messages (to identities not logged in) discarded instead of queued. */
   readonly bestEffortDiscarded: number;
+  /** Sends tried again for blocked clients (woken or timed); stays still while every reader is stalled. */
+  readonly retries: number;
 }
 
 interface Item {
@@ -108,6 +118,7 @@ interface Blocked {
   reason: BlockReason;
   since: number;
   attempts: number;
+  /** When its timer retry is due; `Infinity` while it waits for `whenWritable` to wake it. */
   nextRetryAt: number;
 }
 
@@ -143,6 +154,8 @@ export class ChannelSender {
   private queuedMessages = 0;
   private queuedBytes = 0;
   private bestEffortDiscarded = 0;
+  private retries = 0;
+  private wakeScheduled = false;
 
   constructor(private readonly opts: ChannelSenderOptions) {}
 
@@ -202,6 +215,7 @@ export class ChannelSender {
       blockedClients: this.blocked.size,
       droppedClients: this.droppedCount,
       bestEffortDiscarded: this.bestEffortDiscarded,
+      retries: this.retries,
     };
   }
 
@@ -309,7 +323,7 @@ export class ChannelSender {
     const b: Blocked = { items: new Fifo(), bytes: 0, reason, since: now, attempts: 0, nextRetryAt: now };
     this.blocked.set(item.client, b);
     this.append(b, item);
-    this.scheduleRetry(b);
+    if (this.blocked.get(item.client) === b) this.waitOrRetry(item.client, b);
   }
 
   private append(b: Blocked, item: Item): void {
@@ -336,6 +350,29 @@ export class ChannelSender {
     this.queuedBytes += item.bytes;
   }
 
+  /** A `full` client waits to be woken by its connection; otherwise (or if it cannot) a timer. */
+  private waitOrRetry(client: ClientId, b: Blocked): void {
+    const wait = this.opts.whenWritable;
+    if (b.reason === 'full' && wait !== undefined && wait(client, () => this.woken(client, b))) {
+      b.nextRetryAt = Infinity;
+      return;
+    }
+    this.scheduleRetry(b);
+  }
+
+  private woken(client: ClientId, b: Blocked): void {
+    if (this.closed || this.blocked.get(client) !== b) return;
+    b.nextRetryAt = -Infinity;
+    this.retryDue = true;
+    // Never send from inside the socket callback that woke us; one drain pass serves every wake-up.
+    if (this.wakeScheduled) return;
+    this.wakeScheduled = true;
+    setImmediate(() => {
+      this.wakeScheduled = false;
+      if (!this.draining) void this.drain();
+    });
+  }
+
   private scheduleRetry(b: Blocked): void {
     const delay = Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** b.attempts);
     b.nextRetryAt = this.opts.now() + delay;
@@ -346,8 +383,11 @@ export class ChannelSender {
     if (this.closed || this.blocked.size === 0) return;
     let next = Infinity;
     for (const b of this.blocked.values()) next = Math.min(next, b.nextRetryAt);
-    const delay = Math.max(0, next - this.opts.now());
     if (this.retryTimer !== undefined) clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    // Every blocked client waits to be woken: no timer (setTimeout(Infinity) would fire every 1 ms).
+    if (next === Infinity) return;
+    const delay = Math.max(0, next - this.opts.now());
     this.retryTimer = setTimeout(() => {
       this.retryTimer = undefined;
       this.retryDue = true;
@@ -366,6 +406,7 @@ export class ChannelSender {
       while (!this.closed && this.blocked.get(client) === b) {
         const item = b.items.peek();
         if (item === undefined) break;
+        this.retries++;
         const outcome = await this.trySend(item);
         if (outcome === 'failed' || this.blocked.get(client) !== b) break;
         if (outcome !== 'sent') {
@@ -389,7 +430,7 @@ export class ChannelSender {
       } else {
         b.attempts = Math.min(b.attempts + 1, 16);
       }
-      this.scheduleRetry(b);
+      this.waitOrRetry(client, b);
     }
     this.armTimer();
   }

@@ -3,6 +3,7 @@ export type NetErrorCode =
   | 'NET_ADDRESS_IN_USE' // one of the three ports is taken (EADDRINUSE)
   | 'NET_BIND' // any other bind failure (bad host, no permission, ...)
   | 'NET_CLOSED' // the server or connection was already closed
+  | 'NET_ENDPOINT' // a client socket given a malformed endpoint or an identity over 255 bytes
   | 'NET_TIMEOUT'; // a connection-side wait ran past its deadline
 
 /** A socket-level failure: binding, or using something already closed. */

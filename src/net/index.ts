@@ -1,4 +1,4 @@
-/** The sockets (DESIGN §3): the only module that imports zeromq. */
+/** The sockets (DESIGN §3): the only module that imports node:net. */
 export {
   ChannelSender,
   DEFAULT_SEND_QUEUE_LIMITS,
@@ -9,7 +9,7 @@ export {
   type SendQueueLimits,
 } from './channel-sender.js';
 export { EffectRunner, type EffectRunnerOptions, type EffectRunnerStats, type PersistHook } from './effect-runner.js';
-export { DealerConnection, type DealerConnectionOptions } from './dealer.js';
+export { DealerConnection, type DealerConnectionOptions, type DealerTuning } from './dealer.js';
 export {
   ALL_INTERFACES,
   CHANNEL_PORT_OFFSET,
@@ -30,7 +30,6 @@ export {
   type SessionServerOptions,
   type SessionServerStats,
 } from './session-server.js';
-export type { DealerTuning } from './socket-options.js';
 export {
   DEFAULT_TRANSPORT_LIMITS,
   ROUTER_IDENTITIES,

@@ -197,6 +197,7 @@ export class SessionServer {
         channel,
         send: (parts, client) => routers[channel].send(parts, client),
         disconnect: (client, cut) => routers[channel].disconnect(client, cut),
+        whenWritable: (client, wake) => routers[channel].whenWritable(client, wake),
         limits,
         now: this.clock,
         onOverflow: (info) => this.onOverflow(info),

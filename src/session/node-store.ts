@@ -23,11 +23,11 @@ export interface StoredNode {
 }
 
 /**
- * libzmq receives small messages into a shared ~8 KB arena (`ZMQ_IN_BATCH_SIZE`, zero-copy
- * receive) and zeromq.js hands frames over 128 bytes out as views of it, so one stored view keeps
- * the whole arena alive: 50,000 nodes of ~200 B pinned ~45 MB of arenas (bench/memory.bench.ts).
- * Frames that small are copied when stored (cheap); bigger ones cannot come from an arena and stay
- * zero-copy.
+ * Small received frames may be views of a larger shared buffer (the transport takes small
+ * bodies from Node's Buffer pool; libzmq, as a test peer's transport, uses an ~8 KB receive
+ * arena), so one stored view can keep a whole pool chunk alive: 50,000 nodes of ~200 B pinned
+ * ~45 MB that way (bench/memory.bench.ts). Frames that small are copied when stored (cheap);
+ * bigger ones are allocated on their own and stay zero-copy.
  */
 const ARENA_BYTES = 8192;
 

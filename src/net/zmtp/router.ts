@@ -10,7 +10,8 @@
  *   become useful;
  * - a send to an identity with no connection reports `unreachable` (ROUTER_MANDATORY's
  *   EHOSTUNREACH); a connection whose kernel and Node buffers hold more than the high-water mark
- *   reports `full` (EAGAIN), and the caller's per-client queue takes over.
+ *   reports `full` (EAGAIN), and the caller's per-client queue takes over until `whenWritable`
+ *   says the connection has room again (no polling).
  * Unlike libzmq, it bounds what a peer may send while reading (see frames.ts), knows each peer's
  * address, and can close one peer's connection.
  */
@@ -103,9 +104,12 @@ class Connection {
   readonly reader: FrameReader;
   /** Messages handed to the socket whose last byte has not reached the kernel yet. */
   unflushed = 0;
+  /** Called once when a `full` connection takes sends again or is unrouted (`ZmtpRouter.whenWritable`). */
+  private wakers: (() => void)[] = [];
   /** One callback per connection (not per write) counts flushed messages. */
   readonly flushed = (): void => {
     this.unflushed--;
+    if (this.wakers.length > 0) this.wakeIfWritable();
   };
 
   constructor(
@@ -114,6 +118,9 @@ class Connection {
     readonly address: string,
     router: ZmtpRouter,
     maxCommandBytes: number,
+    /** Below these (half the high-water marks) a `full` connection counts as writable again. */
+    private readonly lowMessages: number,
+    private readonly lowBytes: number,
   ) {
     this.reader = new FrameReader(
       {
@@ -123,6 +130,27 @@ class Connection {
       },
       maxCommandBytes,
     );
+  }
+
+  addWaker(wake: () => void): void {
+    this.wakers.push(wake);
+  }
+
+  /**
+   * Wakes the waiters once the write buffer is down to the low marks: checked as each message's
+   * write completes (and on 'drain'), so a full connection costs nothing until its peer reads,
+   * and the waiters then find room for a batch rather than for one message.
+   */
+  wakeIfWritable(): void {
+    if (this.unflushed <= this.lowMessages && this.socket.writableLength <= this.lowBytes) this.wake();
+  }
+
+  /** Wakes every waiter now (the connection took sends again, or it is gone). */
+  wake(): void {
+    if (this.wakers.length === 0) return;
+    const wakers = this.wakers;
+    this.wakers = [];
+    for (const w of wakers) w();
   }
 }
 
@@ -207,6 +235,20 @@ export class ZmtpRouter {
   }
 
   /**
+   * After a send answered `full`: calls `wake` once, when the identity's connection has flushed
+   * down to half its high-water marks, or when it is closed or unrouted. The caller waits on this
+   * instead of retrying on a timer, so connections that do not read cost no CPU however many they
+   * are. False (and `wake` is never called) when the identity has no open connection. `wake` may be
+   * called from inside a socket's write callback: it must not send synchronously.
+   */
+  whenWritable(clientId: string, wake: () => void): boolean {
+    const conn = this.byId.get(clientId);
+    if (conn === undefined || conn.phase !== Phase.Open) return false;
+    conn.addWaker(wake);
+    return true;
+  }
+
+  /**
    * Closes the identity's connection after what was written to it has been flushed (cut after
    * a few seconds if the peer does not read), or at once when `cut`. The identity is unroutable at
    * once. True when there was a connection.
@@ -288,12 +330,21 @@ export class ZmtpRouter {
       this.opts.log('warn', `${this.opts.name}: refused a connection from ${peer}: ${refusal}`, 'net:admit');
       return;
     }
-    const conn = new Connection(socket, peer, address, this, this.opts.maxCommandBytes);
+    const conn = new Connection(
+      socket,
+      peer,
+      address,
+      this,
+      this.opts.maxCommandBytes,
+      Math.floor(this.opts.sendHighWaterMark / 2),
+      Math.floor(this.opts.sendHighWaterBytes / 2),
+    );
     this.all.add(conn);
     if (this.opts.keepAliveMs > 0) socket.setKeepAlive(true, this.opts.keepAliveMs);
     socket.on('data', (chunk: Buffer) => this.onData(conn, chunk));
     socket.on('error', (err) => this.opts.log('debug', `${this.opts.name}: ${peer}: ${err.message}`));
     socket.on('close', () => this.onClose(conn));
+    socket.on('drain', () => conn.wakeIfWritable());
     conn.timer = setTimeout(
       () => this.refuse(conn, 'handshake not finished in time', false),
       this.opts.handshakeTimeoutMs,
@@ -422,6 +473,8 @@ export class ZmtpRouter {
   private unroute(conn: Connection): void {
     if (conn.routed && this.byId.get(conn.clientId) === conn) this.byId.delete(conn.clientId);
     conn.routed = false;
+    // Whoever waits for room on it finds out at once that it is gone (their next send: unreachable).
+    conn.wake();
   }
 
   private closeGracefully(conn: Connection): void {
