@@ -20,7 +20,6 @@ const allowed = {
 
 /** The single home of each kind of I/O. */
 const ioHome = {
-  zeromq: 'net',
   'node:net': 'net',
   'node:http': 'admin',
   'node:fs': 'store',
@@ -32,6 +31,12 @@ function boundaryRules(layer) {
   const paths = Object.entries(ioHome)
     .filter(([, home]) => home !== layer && layer !== 'cli' && !(layer === 'client' && home === 'net'))
     .map(([name, home]) => ({ name, message: `only src/${home}/ may import ${name}` }));
+  // A devDependency: the independent libzmq peer of the tests and the benchmark baseline. The
+  // server and the CLI speak ZMTP themselves (src/net/zmtp/) and load no native addon.
+  paths.push({
+    name: 'zeromq',
+    message: 'nothing under src/ may import zeromq (a test peer and benchmark baseline only)',
+  });
   return {
     files: [`src/${layer}/**/*.ts`],
     rules: {
