@@ -194,6 +194,17 @@ class Scanner {
           budget -= n - 1;
           opcodes += n - 1;
           if (budget < 0) throw pickleError('PICKLE_LIMIT', `more than ${this.lim.maxItems} opcodes`, start);
+          const next = q < end ? b[q] : -1;
+          if ((next === 0x65 || next === 0x75) && this.marks.length > 0 && this.sp === this.fence) {
+            // MARK, scalars, APPENDS/SETITEMS (a list of numbers, a dict of numbers): the run goes
+            // straight into its container with no stack slot each, so a flood of one-byte scalars
+            // costs a loop over its bytes, not a slot (and a page of fresh memory) per value.
+            if (--budget < 0) throw pickleError('PICKLE_LIMIT', `more than ${this.lim.maxItems} opcodes`, q);
+            opcodes += 1;
+            this.pos = q + 1;
+            this.addScalarRun(next, n);
+            break;
+          }
           this.pushRun(SCALAR_SLOT, n);
           this.pos = q;
           break;
@@ -609,6 +620,31 @@ class Scanner {
     this.hashWork += nodes;
     if (this.hashWork > MAX_HASHED_VALUES) this.limit(`hashing keys would visit more than ${MAX_HASHED_VALUES} values`);
     return nodes;
+  }
+
+  /**
+   * `addTo` for APPENDS / SETITEMS right after MARK and a run of `n` fixed-width scalars that were
+   * not pushed: the same checks in the same order (scalars are leaves and always hashable).
+   */
+  private addScalarRun(op: number, n: number): void {
+    const mark = this.popMark(op);
+    if (mark <= this.fence) this.underflow(op);
+    const t = mark - 1;
+    const slot = this.stack[t];
+    const kind = kindOf(slot);
+    if (op === 0x65) {
+      if (kind !== LIST) this.malformed(`${OPCODE_NAMES.get(op)} on a ${KIND_NAMES[kind]}`);
+    } else {
+      if (n & 1) this.malformed('odd number of items for SETITEMS');
+      if (kind === LIST) {
+        throw pickleError('PICKLE_FORBIDDEN', `${OPCODE_NAMES.get(op)} on a list is not allowed`, this.pos - 1);
+      }
+      if (kind !== DICT) this.malformed(`${OPCODE_NAMES.get(op)} on a ${KIND_NAMES[kind]}`);
+    }
+    if (heightOf(slot) < 1) {
+      if (this.maxDepth < 1) this.limit(`nesting deeper than ${this.maxDepth}`);
+      this.stack[t] = pack(kind, 1, keyNodesOf(slot));
+    }
   }
 
   /** APPEND(S) / SETITEM(S) / ADDITEMS of slots [mark, sp) onto slot mark - 1 (CPython do_append & co). */

@@ -210,6 +210,30 @@ describe('the plain-pickle scanner agrees with CPython', () => {
     assert.ok(compared > 3000, `only ${compared} compared`);
   });
 
+  test('on MARK, a run of fixed-width scalars and APPENDS/SETITEMS onto every kind of target', () => {
+    // The scanner takes such a run straight into its container (no slot per value): every
+    // target and count must still get CPython's verdict.
+    const targets = ['5d', '7d', '29', '8f', '4e', '4b01', '']; // list, dict, tuple, set, None, int, nothing
+    const runs = ['', '4b01', '4b014b02', '4e4e4e', '88894a000000014701020304050607084d0100'];
+    const ops = ['65', '75'];
+    const pickles: Uint8Array[] = [];
+    for (const t of targets)
+      for (const r of runs)
+        for (const op of ops) {
+          pickles.push(hex(`8002 ${t} 28 ${r} ${op} 2e`));
+          // Nested: the container inside a list, and a run after a value that breaks the pattern.
+          pickles.push(hex(`8002 5d 28 ${t} 28 ${r} ${op} 65 2e`));
+          pickles.push(hex(`8002 ${t} 28 8c0161 ${r} ${op} 2e`));
+        }
+    checkAgainstCPython(pickles);
+    assert.equal(scanCode(hex('8002 5d 28 4b01 4b02 65 2e')), 'ok');
+    assert.equal(scanCode(hex('8002 7d 28 4b01 4b02 75 2e')), 'ok');
+    assert.equal(scanCode(hex('8002 7d 28 4b01 4b02 65 2e')), 'PICKLE_MALFORMED');
+    assert.equal(scanCode(hex('8002 5d 28 4b01 4b02 75 2e')), 'PICKLE_FORBIDDEN');
+    assert.equal(scanCode(hex('8002 7d 28 4b01 75 2e')), 'PICKLE_MALFORMED');
+    assert.equal(scanCode(hex('8002 28 4b01 65 2e')), 'PICKLE_MALFORMED');
+  });
+
   test('on every pickle frame of the captured sessions, all accepted', () => {
     const pickles = capturePickles();
     checkAgainstCPython(pickles);
