@@ -63,6 +63,8 @@ export interface Config {
   readonly maxPickleContainers: number;
   /** `--max-command-containers`, MAX_COMMAND_CONTAINERS: containers in one command's data or dependency list. */
   readonly maxCommandContainers: number;
+  /** `--max-commit-node-containers`, MAX_COMMIT_NODE_CONTAINERS: containers a node may hold for a Commit to be applied to it. */
+  readonly maxCommitNodeContainers: number;
   /** `--max-nodes`, MAX_NODES: nodes in the session. */
   readonly maxNodes: number;
   /** `--max-clients`, MAX_CLIENTS: users logged in at once. */
@@ -117,6 +119,7 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
   maxUserListMetadataBytes: 1024 * 1024,
   maxPickleContainers: 1_000_000,
   maxCommandContainers: 2_000,
+  maxCommitNodeContainers: 20_000,
   maxNodes: 1_000_000,
   maxClients: 256,
   maxPickleDepth: 1000,
@@ -266,6 +269,13 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
   ),
   limitSpec('maxPickleContainers', 'MAX_PICKLE_CONTAINERS', 1000, 1_000_000_000, 'the pickle container bound'),
   limitSpec('maxCommandContainers', 'MAX_COMMAND_CONTAINERS', 100, 1_000_000_000, 'the command container bound'),
+  limitSpec(
+    'maxCommitNodeContainers',
+    'MAX_COMMIT_NODE_CONTAINERS',
+    100,
+    1_000_000_000,
+    'the containers of a node a Commit may change',
+  ),
   limitSpec('maxNodes', 'MAX_NODES', 1, 100_000_000, 'the node bound'),
   limitSpec('maxClients', 'MAX_CLIENTS', 1, 100_000, 'the client bound'),
   limitSpec('maxPickleDepth', 'MAX_PICKLE_DEPTH', 50, 5000, 'the pickle depth bound'),

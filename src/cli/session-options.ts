@@ -16,6 +16,7 @@ export function sessionOptionsOf(config: Config): SessionOptions {
       maxMetadataUpdateBytes: config.maxMetadataUpdateBytes,
       maxUserListMetadataBytes: config.maxUserListMetadataBytes,
       maxCommandContainers: config.maxCommandContainers,
+      maxCommitNodeContainers: config.maxCommitNodeContainers,
       maxNodes: config.maxNodes,
       maxClients: config.maxClients,
       pickle: { maxDepth: config.maxPickleDepth, maxContainers: config.maxPickleContainers },

@@ -25,10 +25,27 @@ import { checkNodeData } from './node-validation.js';
  * (an error that is not the codecs' verdict on the input) is thrown, so that it surfaces instead
  * of passing for a verdict on the delta.
  */
-export function applyCommit(ctx: SessionContext, node: StoredNode, deltaBytes: Uint8Array): Uint8Array | string {
+export function applyCommit(
+  ctx: SessionContext,
+  node: StoredNode,
+  deltaBytes: Uint8Array,
+  /**
+   * Refuse a node over `maxCommitNodeContainers` (a live Commit). A journal record is replayed
+   * without that bound: the Commit was accepted and relayed when it came, and a limit lowered
+   * since must not lose it.
+   */
+  boundNodeSize = true,
+): Uint8Array | string {
   try {
-    const base = checkNodeData(ctx, node.dataBytes);
-    if (!base.ok) return `stored data unreadable (${base.reason})`;
+    const limit = ctx.limits.maxCommitNodeContainers;
+    const base = checkNodeData(ctx, node.dataBytes, boundNodeSize ? limit : undefined);
+    if (!base.ok) {
+      // The node was accepted when stored: the only new refusal here is its size.
+      if (base.reason.includes('PICKLE_LIMIT') && base.reason.includes('containers')) {
+        return `the node holds more than ${limit} containers (MAX_COMMIT_NODE_CONTAINERS): applying a Commit re-encodes the whole node; send it as a Node instead`;
+      }
+      return `stored data unreadable (${base.reason})`;
+    }
     // The base was decoded just for this application, so the applier may work on it in place.
     const result = applyDeltaStrict(base.value, deltaBytes, { pickleLimits: ctx.limits.pickle, consumeInput: true });
     if (!(result.value instanceof PyDict)) return 'the delta does not leave a dict';

@@ -83,6 +83,15 @@ export interface SessionLimits extends ArchiveLimits {
    * costs the decoder at most ~0.6 MB and a few ms, however small it is.
    */
   maxCommandContainers: number;
+  /**
+   * Containers a node's data may hold for a Commit to be applied to it. Applying a Commit
+   * decodes and re-encodes the whole node (~1.5 µs per container), so without this bound a
+   * 100-byte Commit against a node at the container budget (1 M) would stall the event loop for
+   * over a second, every time. The add-on's nodes hold a dozen or so (their arrays are `bytes`);
+   * a Commit against a bigger node is refused with a warning (the node itself is still accepted,
+   * stored and relayed whole when sent as a Node).
+   */
+  maxCommitNodeContainers: number;
   /** Bounds of the pickles the session scans or decodes (node data, deltas; command data within `maxCommandContainers`). */
   pickle?: Partial<PickleLimits>;
 }
@@ -109,6 +118,7 @@ export const DEFAULT_SESSION_LIMITS: Readonly<SessionLimits> = Object.freeze({
   maxDeletedTaskIds: 1000,
   maxArchiveJsonChars: 1 * MIB,
   maxCommandContainers: 2_000,
+  maxCommitNodeContainers: 20_000,
   maxChatMessageBytes: 16 * KIB,
   maxTaskBytes: 16 * KIB,
 });

@@ -68,7 +68,7 @@ export function applyMutation(ctx: SessionContext, m: Mutation, prepared: Prepar
     case 'commit': {
       const node = ctx.store.get(m.uuid);
       if (node === undefined) return `commit for unknown node ${m.uuid}`;
-      const result = prepared.commitResult ?? applyCommit(ctx, node, m.deltaBytes);
+      const result = prepared.commitResult ?? applyCommit(ctx, node, m.deltaBytes, false);
       if (typeof result === 'string') return `commit for ${m.uuid}: ${result}`;
       // The Commit's dependency list replaces the stored one whole; the owner is kept (§4.5).
       node.dataBytes = result;

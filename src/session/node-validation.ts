@@ -38,13 +38,21 @@ export function validateNodeData(ctx: SessionContext, dataBytes: Uint8Array): No
   }
 }
 
-/** Scans, then decodes node data bytes (for Commit application). Never throws. */
-export function checkNodeData(ctx: SessionContext, dataBytes: Uint8Array): NodeDataCheck {
-  const verdict = validateNodeData(ctx, dataBytes);
-  if (!verdict.ok) return verdict;
+/**
+ * Scans, then decodes node data bytes (for Commit application). `maxContainers`, when given,
+ * refuses a node holding more containers before anything is decoded. Never throws.
+ */
+export function checkNodeData(ctx: SessionContext, dataBytes: Uint8Array, maxContainers?: number): NodeDataCheck {
+  const limits = maxContainers === undefined ? ctx.limits.pickle : { ...ctx.limits.pickle, maxContainers };
+  try {
+    const scan = scanPlainPickle(dataBytes, limits);
+    if (scan.kind !== 'dict') return { ok: false, reason: 'node data is not a dict' };
+  } catch (err) {
+    return { ok: false, reason: reasonOf(err) };
+  }
   try {
     const value = decodePickle(dataBytes, {
-      limits: ctx.limits.pickle,
+      limits,
       allowGlobal: () => false,
       allowPersistentIds: false,
     });
