@@ -27,10 +27,18 @@ function reasonOf(err: unknown): string {
   return `node data refused: ${typeof code === 'string' ? code + ': ' : ''}${(err as Error).message}`;
 }
 
-/** Scans node data bytes by the receiving client's rules, building nothing. Never throws. */
-export function validateNodeData(ctx: SessionContext, dataBytes: Uint8Array): NodeDataVerdict {
+/** The session's pickle bounds, with `maxContainers` lowered when given. */
+function limitsOf(ctx: SessionContext, maxContainers: number | undefined): SessionContext['limits']['pickle'] {
+  return maxContainers === undefined ? ctx.limits.pickle : { ...ctx.limits.pickle, maxContainers };
+}
+
+/**
+ * Scans node data bytes by the receiving client's rules, building nothing. `maxContainers`, when
+ * given, lowers the container bound (Commit application). Never throws.
+ */
+export function validateNodeData(ctx: SessionContext, dataBytes: Uint8Array, maxContainers?: number): NodeDataVerdict {
   try {
-    const scan = scanPlainPickle(dataBytes, ctx.limits.pickle);
+    const scan = scanPlainPickle(dataBytes, limitsOf(ctx, maxContainers));
     if (scan.kind !== 'dict') return { ok: false, reason: 'node data is not a dict' };
     return { ok: true };
   } catch (err) {
@@ -43,16 +51,11 @@ export function validateNodeData(ctx: SessionContext, dataBytes: Uint8Array): No
  * refuses a node holding more containers before anything is decoded. Never throws.
  */
 export function checkNodeData(ctx: SessionContext, dataBytes: Uint8Array, maxContainers?: number): NodeDataCheck {
-  const limits = maxContainers === undefined ? ctx.limits.pickle : { ...ctx.limits.pickle, maxContainers };
-  try {
-    const scan = scanPlainPickle(dataBytes, limits);
-    if (scan.kind !== 'dict') return { ok: false, reason: 'node data is not a dict' };
-  } catch (err) {
-    return { ok: false, reason: reasonOf(err) };
-  }
+  const verdict = validateNodeData(ctx, dataBytes, maxContainers);
+  if (!verdict.ok) return verdict;
   try {
     const value = decodePickle(dataBytes, {
-      limits,
+      limits: limitsOf(ctx, maxContainers),
       allowGlobal: () => false,
       allowPersistentIds: false,
     });
