@@ -20,7 +20,8 @@ import { encodeAuthRequest, encodeServerInfoRequest } from '../../src/client/req
 import { PyDict } from '../../src/pickle/value.js';
 import { decodeMessage, MessageType, nodeFromChunks } from '../../src/protocol/index.js';
 import { nodeBytes, renameDelta, startTestServer, uuidOf, type TestServer } from './harness.js';
-import { captureSeeds, mutatedMessage, prng, type Seed } from './mutations.js';
+import { prng } from '../helpers/prng.js';
+import { captureSeeds, mutatedMessage, type Seed } from './mutations.js';
 import { RawPeer } from './raw-peer.js';
 import { framesOf, loadCapture } from './replay.js';
 

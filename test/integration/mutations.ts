@@ -7,18 +7,6 @@ import { typeFrame } from '../../src/protocol/index.js';
 import type { Channel } from '../../src/session/events.js';
 import { framesOf, loadCapture } from './replay.js';
 
-/** mulberry32: the same sequence on every run for a given seed. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 0x1_0000_0000;
-  };
-}
-
 export interface Seed {
   readonly channel: Channel;
   readonly type: number | null;

@@ -17,6 +17,7 @@ import { encodePickle } from '../../src/pickle/encode.js';
 import { PyDict, PyTuple, pyInt } from '../../src/pickle/value.js';
 import { fixturePath, loadJsonl } from '../helpers/fixtures.js';
 import { PYREF_PATH } from '../helpers/python.js';
+import { prng } from '../helpers/prng.js';
 
 const VERDICT_PATH = PYREF_PATH.replace(/pyref\.py$/, 'plain_verdict.py');
 
@@ -90,18 +91,6 @@ function disagreement(ours: Outcome, py: PyVerdict): string | undefined {
   if (CPYTHON_FAILS_TOO.has(ours.code)) return py.ok ? `scanner ${ours.code}, CPython loads a ${py.type}` : undefined;
   if (STRICTER_ON_PURPOSE.has(ours.code)) return undefined;
   return `unexpected code ${ours.code}`;
-}
-
-/** Deterministic pseudo-random numbers (mulberry32), so a failure reproduces. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Opcodes worth inserting: every plain one, the stack and memo ones, and a few forbidden ones. */
@@ -250,7 +239,7 @@ describe('the plain-pickle scanner agrees with CPython', () => {
   });
 
   test('on 6,000 mutations of real and fixture pickles', () => {
-    const r = rng(0x5eed);
+    const r = prng(0x5eed);
     const bases = [...capturePickles(), ...fixturePickles('pickle/plain.jsonl').filter((p) => p.length < 400)];
     const mutants: Uint8Array[] = [];
     for (let i = 0; i < 6000; i++) {

@@ -30,6 +30,7 @@ import {
   serverSnapshotFrames,
   snapshotFrames,
 } from './helpers.js';
+import { prng } from '../helpers/prng.js';
 
 /** Checks that the session still serves: server info, a login, an init (if needed) and a join. */
 function assertStillWorks(h: Harness): void {
@@ -162,18 +163,6 @@ describe('crash vectors of the reference server', () => {
     });
   }
 });
-
-/** mulberry32: a small seeded PRNG so the fuzz is reproducible. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('fuzz', () => {
   test('random and mutated frames on all three sockets never throw or log an internal error, and a client still works', () => {
