@@ -159,6 +159,16 @@ export async function buildStandardDir(dir: string): Promise<void> {
   await rig.close();
 }
 
+/** A fresh STANDARD data directory under `parent` on each call (`d0`, `d1`, …). */
+export function standardDirs(parent: string): () => Promise<string> {
+  let n = 0;
+  return async () => {
+    const dir = join(parent, `d${n++}`);
+    await buildStandardDir(dir);
+    return dir;
+  };
+}
+
 /** Backup names, oldest first. */
 export function backupNames(dir: string): string[] {
   return readdirSync(join(dir, 'backups'))

@@ -11,7 +11,7 @@ import { after, describe, test } from 'node:test';
 import { readSnapshotFile } from '../../src/store/snapshot-codec.js';
 import {
   backupNames,
-  buildStandardDir,
+  standardDirs,
   makeTempDir,
   recoverAsServer,
   runCli,
@@ -22,13 +22,7 @@ import {
 
 const tmp = makeTempDir('cli-restore-');
 after(tmp.cleanup);
-let n = 0;
-
-async function standardDir(): Promise<string> {
-  const dir = join(tmp.dir, `d${n++}`);
-  await buildStandardDir(dir);
-  return dir;
-}
+const standardDir = standardDirs(tmp.dir);
 
 describe('restore', () => {
   test('makes the backup the snapshot, keeps the previous session as a backup, and recovery loads it cleanly', async () => {

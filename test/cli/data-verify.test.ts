@@ -10,7 +10,7 @@ import { after, describe, test } from 'node:test';
 
 import {
   backupNames,
-  buildStandardDir,
+  standardDirs,
   corruptFirstRecord,
   makeTempDir,
   onlySegment,
@@ -21,13 +21,7 @@ import {
 
 const tmp = makeTempDir('cli-verify-');
 after(tmp.cleanup);
-let n = 0;
-
-async function standardDir(): Promise<string> {
-  const dir = join(tmp.dir, `d${n++}`);
-  await buildStandardDir(dir);
-  return dir;
-}
+const standardDir = standardDirs(tmp.dir);
 
 /** Runs verify and checks that the directory is byte for byte what it was. */
 function verify(dir: string, ...flags: string[]): { status: number | null; stdout: string; lines: string[] } {
