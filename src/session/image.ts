@@ -214,8 +214,8 @@ export function checkImage(ctx: SessionContext, image: SessionImage): string | n
       if (metadata === undefined) continue;
       const who = `user ${JSON.stringify(String(name).slice(0, 64))}`;
       if (!(metadata instanceof PyDict)) return `${who}: metadata is not a dict`;
-      const sizes = checkMetadataMerge(ctx, new UserEntry(String(name), false), metadata);
-      if (typeof sizes === 'string') return `${who}: ${sizes}`;
+      const merge = checkMetadataMerge(ctx, new UserEntry(String(name), false), metadata);
+      if (typeof merge === 'string') return `${who}: ${merge}`;
     }
   }
   return null;
@@ -235,8 +235,8 @@ export function checkLoadedMutation(ctx: SessionContext, m: Mutation): string | 
     }
     case 'metadata': {
       const entry = ctx.users.get(m.name) ?? new UserEntry(m.name, false);
-      const sizes = checkMetadataMerge(ctx, entry, m.data);
-      return typeof sizes === 'string' ? `metadata of ${JSON.stringify(m.name.slice(0, 64))}: ${sizes}` : null;
+      const merge = checkMetadataMerge(ctx, entry, m.data);
+      return typeof merge === 'string' ? `metadata of ${JSON.stringify(m.name.slice(0, 64))}: ${merge}` : null;
     }
     case 'chat':
       for (const item of m.messages) {

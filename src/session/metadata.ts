@@ -35,16 +35,12 @@ export function handleMetadata(ctx: SessionContext, from: ClientId, msg: UpdateU
     reject(ctx, 'malformed', from, `Metadata from ${record.id} ignored: data is not a dict`);
     return;
   }
-  const sizes = checkMetadataMerge(ctx, record.entry, msg.data);
-  if (typeof sizes === 'string') {
-    reject(ctx, 'metadata', from, `Metadata from ${record.id} refused: ${sizes}`);
+  const merge = checkMetadataMerge(ctx, record.entry, msg.data);
+  if (typeof merge === 'string') {
+    reject(ctx, 'metadata', from, `Metadata from ${record.id} refused: ${merge}`);
     return;
   }
-  const entry = record.entry;
-  let total = entry.metadataBytes;
-  let i = 0;
-  for (const key of msg.data.keys()) total += (sizes[i++] as number) - Number(entry.metadataSizes.get(key) ?? 0n);
-  if (userListMetadataBytes(ctx) - entry.metadataBytes + total > ctx.limits.maxUserListMetadataBytes) {
+  if (userListMetadataBytes(ctx) - record.entry.metadataBytes + merge.total > ctx.limits.maxUserListMetadataBytes) {
     reject(
       ctx,
       'metadata',
@@ -55,19 +51,27 @@ export function handleMetadata(ctx: SessionContext, from: ClientId, msg: UpdateU
   }
   // Computed against the metadata merged so far, so an unchanged value is not parsed again.
   const archiveChanges = archiveUpdatesOf(ctx, record, msg.data);
-  acceptMutation(ctx, { type: 'metadata', name: record.id, data: msg.data }, { metadataSizes: sizes });
+  acceptMutation(ctx, { type: 'metadata', name: record.id, data: msg.data }, { metadataSizes: merge.sizes });
   for (const change of archiveChanges) acceptMutation(ctx, change);
   // The owner frame is the sender's name, never the archive entry's: Auth refuses that name (§7.4).
   const [type, , data] = relayFrames(msg);
   ctx.out.send('command', ctx.clients.others(from), [type, encodeTextFrame(record.id, 1), data]);
 }
 
+/** What merging metadata into a user's entry would give. */
+export interface MetadataMerge {
+  /** The pickled size of each value of the update, in order. */
+  readonly sizes: number[];
+  /** The entry's merged metadata bytes afterwards. */
+  readonly total: number;
+}
+
 /**
- * The pickled size of each value of `data` in order, or why merging it into `entry` is refused:
- * the merged metadata would exceed `maxMetadataBytes` or `maxMetadataKeys`. Also what a loaded
- * file's metadata must pass (image.ts), so a file cannot hold what a client could not send.
+ * The sizes and merged total of merging `data` into `entry`, or why it is refused: the merged
+ * metadata would exceed `maxMetadataBytes` or `maxMetadataKeys`. Also what a loaded file's
+ * metadata must pass (image.ts), so a file cannot hold what a client could not send.
  */
-export function checkMetadataMerge(ctx: SessionContext, entry: UserEntry, data: PyDict): number[] | string {
+export function checkMetadataMerge(ctx: SessionContext, entry: UserEntry, data: PyDict): MetadataMerge | string {
   const sizes: number[] = [];
   let total = entry.metadataBytes;
   let keys = entry.metadata.size;
@@ -81,7 +85,7 @@ export function checkMetadataMerge(ctx: SessionContext, entry: UserEntry, data: 
   if (total > ctx.limits.maxMetadataBytes || keys > ctx.limits.maxMetadataKeys) {
     return 'merged metadata would exceed its bounds';
   }
-  return sizes;
+  return { sizes, total };
 }
 
 /** Merged metadata bytes of every logged-in user: what each user list carries. */
