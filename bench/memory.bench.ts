@@ -26,10 +26,19 @@ const soakRate = Number(process.env.SOAK_RATE ?? 500);
 const soakReaders = Number(process.env.SOAK_READERS ?? 3);
 const sampleMs = Number(process.env.SOAK_SAMPLE_MS ?? 1000);
 
-async function rss(server: ServerProcess): Promise<{ rss_mb: number; rss_gc_mb: number; heap_used_gc_mb: number }> {
+async function rss(
+  server: ServerProcess,
+): Promise<{ rss_mb: number; rss_gc_mb: number; heap_used_gc_mb: number; gc_pause_ms: number }> {
   const plain = await server.memory(false);
   const gc = await server.memory(true);
-  return { rss_mb: mb(plain.rss), rss_gc_mb: mb(gc.rss), heap_used_gc_mb: mb(gc.heapUsed) };
+  // gc_pause_ms: the longest pause of the two full collections the server runs once a burst of
+  // short-lived connections is over (src/net/churn-tidy.ts), at this session size.
+  return {
+    rss_mb: mb(plain.rss),
+    rss_gc_mb: mb(gc.rss),
+    heap_used_gc_mb: mb(gc.heapUsed),
+    gc_pause_ms: Math.round((gc.gcPauseMs ?? 0) * 10) / 10,
+  };
 }
 
 function client(port: number, username: string, admin = false): ReplicationClient {

@@ -1,5 +1,5 @@
 /**
- * The compiled CLI (`node --max-semi-space-size=2 --initial-old-space-size=64 dist/src/cli/main.js`, as `npm start` runs it)
+ * The compiled CLI (`node --max-semi-space-size=2 --initial-old-space-size=64 --expose-gc dist/src/cli/main.js`, as `npm start` runs it)
  * as the server under test, on a real data directory, for the persistence benchmark: spawned
  * with stdin on /dev/null on 127.0.0.1, its output (stdout + stderr) collected and searched with deadlines, the time of every awaited line
  * measured from the spawn, its CPU time read from /proc (all threads: libzmq's and libuv's too),
@@ -18,7 +18,7 @@ export const CLI_MAIN = join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js');
  * generation (main.ts). `PERSIST_CLI_NODE_ARGS` replaces them (e.g. to add `--cpu-prof`).
  */
 export const CLI_NODE_ARGS: readonly string[] = (
-  process.env.PERSIST_CLI_NODE_ARGS ?? '--max-semi-space-size=2 --initial-old-space-size=64'
+  process.env.PERSIST_CLI_NODE_ARGS ?? '--max-semi-space-size=2 --initial-old-space-size=64 --expose-gc'
 )
   .split(' ')
   .filter((a) => a !== '');

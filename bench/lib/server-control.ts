@@ -16,6 +16,8 @@ export interface ServerMemory {
   arrayBuffers: number;
   /** Size of each V8 heap space (bytes), by name. */
   spaces: Record<string, number>;
+  /** Longest of the two full collections run before measuring, when asked for (ms; 0 otherwise). */
+  gcPauseMs?: number;
 }
 
 export interface ServerProcess {

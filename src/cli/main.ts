@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=2 --initial-old-space-size=64
+#!/usr/bin/env -S node --max-semi-space-size=2 --initial-old-space-size=64 --expose-gc
 /*
  * The node flag caps V8's young generation at 2 MB per semi-space: the default (up to 32 MB)
  * grows during an init burst and is never given back, which alone cost ~30 MB of RSS with 50,000

@@ -34,6 +34,7 @@ import {
   type TransportLimits,
 } from './transport-limits.js';
 import type { FrameBudget } from './zmtp/frames.js';
+import { ChurnTidy, DEFAULT_CHURN_TIDY, runtimeCollector } from './churn-tidy.js';
 import { ConnectionGate } from './zmtp/gate.js';
 import { ZmtpRouter } from './zmtp/router.js';
 
@@ -72,6 +73,11 @@ export interface SessionServerOptions {
   persist?: PersistHook;
   /** Called for each `save` effect, in order (a snapshot request; `store/` coalesces them). Absent: ignored. */
   save?: (reason: string) => void;
+  /**
+   * Starts a garbage collection once a burst of short-lived connections is over (churn-tidy.ts).
+   * Default: the runtime's collector when node runs with --expose-gc; `null` turns it off.
+   */
+  collectGarbage?: (() => void) | null;
   /**
    * The `now` passed to the session, in ms. Default: a wall-clock origin plus a monotonic
    * offset, so a clock step cannot time every client out at once.
@@ -140,6 +146,7 @@ export class SessionServer {
   private readonly budgets: Record<Channel, FrameBudget>;
   private readonly preLoginBudgets: Record<Channel, FrameBudget>;
   readonly gate: ConnectionGate;
+  private readonly tidy: ChurnTidy;
 
   private constructor(opts: SessionServerOptions, host: string) {
     this.port = opts.port;
@@ -172,6 +179,10 @@ export class SessionServer {
     this.preLoginBudgets = { command: preLogin('command'), data: preLogin('data'), heartbeat: preLogin('heartbeat') };
     const monotonic = (): number => performance.now();
     this.gate = new ConnectionGate(transport, monotonic);
+    this.tidy = new ChurnTidy({
+      ...DEFAULT_CHURN_TIDY,
+      collect: opts.collectGarbage === undefined ? runtimeCollector() : opts.collectGarbage,
+    });
     const makeRouter = (channel: Channel): ZmtpRouter =>
       new ZmtpRouter({
         name: `${channel} port ${opts.port + CHANNEL_PORT_OFFSET[channel]}`,
@@ -326,7 +337,12 @@ export class SessionServer {
   }
 
   private startTimer(tickIntervalMs: number): void {
-    this.tickTimer = setInterval(() => this.dispatch({ type: 'tick', now: this.clock() }), tickIntervalMs);
+    this.tickTimer = setInterval(() => {
+      this.dispatch({ type: 'tick', now: this.clock() });
+      if (this.tidy.observe(this.gate.released, performance.now())) {
+        this.writeLog('debug', `A burst of short-lived connections is over: collecting the memory they left`);
+      }
+    }, tickIntervalMs);
   }
 
   private onMessage(channel: Channel, from: ClientId, frames: Buffer[]): void {

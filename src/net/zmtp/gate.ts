@@ -24,6 +24,7 @@ const SWEEP_AT = 4096;
 
 export class ConnectionGate {
   private open = 0;
+  private releasedTotal = 0;
   private readonly addresses = new Map<string, AddressState>();
 
   constructor(
@@ -58,12 +59,18 @@ export class ConnectionGate {
 
   release(address: string): void {
     this.open--;
+    this.releasedTotal++;
     const a = this.addresses.get(address);
     if (a !== undefined) a.open--;
   }
 
   get connections(): number {
     return this.open;
+  }
+
+  /** Connections released since the gate was made. */
+  get released(): number {
+    return this.releasedTotal;
   }
 
   private refill(a: AddressState, now: number): void {
