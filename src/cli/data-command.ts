@@ -5,7 +5,6 @@
  * works on a directory a server holds: exit 3 naming the holder's pid), exit codes, and the
  * session options a journal replay needs (the same bounds the server applies).
  */
-import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 
 import { SessionError } from '../session/errors.js';
@@ -15,6 +14,7 @@ import { StoreError } from '../store/errors.js';
 import { NODE_STORE_FS, statOrNull } from '../store/fs-port.js';
 import type { ImageCheck } from '../store/snapshot-codec.js';
 import { ConfigError, resolveConfig, type Config } from './config.js';
+import { readDotenv } from './dotenv-file.js';
 
 export { sessionOptionsOf } from './session-options.js';
 
@@ -98,23 +98,13 @@ export function parseDataArgs(
   if (rest.length > positionals.max) return `unexpected argument '${rest[positionals.max]}'`;
   let config: Config;
   try {
-    config = resolveConfig({ argv: configArgv, env: io.env, dotenvText: readDotenvText(io.cwd) }).config;
+    config = resolveConfig({ argv: configArgv, env: io.env, dotenvText: readDotenv(io.cwd) }).config;
   } catch (err) {
     if (err instanceof ConfigError) return err.message;
     throw err;
   }
   const dataDir = isAbsolute(config.dataDir) ? config.dataDir : resolve(io.cwd, config.dataDir);
   return { config, dataDir, flags, positionals: rest };
-}
-
-/** The `.env` text of `cwd`, or undefined when there is none (as `serve` reads it). */
-function readDotenvText(cwd: string): string | undefined {
-  try {
-    return readFileSync(resolve(cwd, '.env'), 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new ConfigError('CONFIG_DOTENV', `cannot read ${resolve(cwd, '.env')}: ${(err as Error).message}`);
-  }
 }
 
 /**

@@ -7,8 +7,8 @@
  */
 import { requestServerInfo } from '../client/server-info.js';
 import { ConfigError, resolveConfig } from './config.js';
-import { parseTarget, type ProbeTarget } from './probe.js';
-import { readDotenv } from './serve.js';
+import { readDotenv } from './dotenv-file.js';
+import { parseTarget, type ProbeTarget } from './target.js';
 
 /** The check's deadline by default: a healthy server answers in milliseconds. */
 export const HEALTH_TIMEOUT_MS = 2000;
@@ -74,4 +74,14 @@ export async function runHealth(opts: HealthOptions, out: NodeJS.WritableStream)
     out.write(`unhealthy: ${where}: ${err instanceof Error ? err.message : String(err)}\n`);
     return 1;
   }
+}
+
+/** `multiuser-server health ARGS`: parses, checks, and resolves with the exit code (2 for bad arguments). */
+export async function healthMain(args: readonly string[]): Promise<number> {
+  const opts = parseHealthArgs(args, { env: process.env, cwd: process.cwd() });
+  if (typeof opts === 'string') {
+    process.stderr.write(`multiuser-server health: ${opts}\n${HEALTH_USAGE}`);
+    return 2;
+  }
+  return runHealth(opts, process.stdout);
 }

@@ -9,20 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { ReplicationClient } from '../client/replication-client.js';
 import { requestServerInfo } from '../client/server-info.js';
 import { LATENCY_UNKNOWN_MS } from '../protocol/constants.js';
-
-export interface ProbeTarget {
-  host: string;
-  port: number;
-}
-
-/** `host:port`, `[v6]:port` or a bare host (port 5555, the add-on's default). */
-export function parseTarget(text: string): ProbeTarget | undefined {
-  const m = /^(?:\[([^\]]+)\]|([^:[\]]+))(?::(\d+))?$/.exec(text.trim());
-  if (m === null) return undefined;
-  const port = m[3] === undefined ? 5555 : Number(m[3]);
-  if (!Number.isInteger(port) || port < 1 || port > 65533) return undefined;
-  return { host: m[1] ?? m[2], port };
-}
+import { parseTarget, type ProbeTarget } from './target.js';
 
 export interface ProbeOptions extends ProbeTarget {
   serverPassword: string;

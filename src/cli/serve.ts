@@ -5,13 +5,12 @@
  * SIGINT / SIGTERM (or `exit`): stop accepting, save `shutdown`, release the data directory.
  * SIGHUP reopens the log file.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 
 import { NetError } from '../net/errors.js';
 import { SessionServer } from '../net/session-server.js';
 import { REPLICATION_VERSION } from '../protocol/constants.js';
 import { StoreError } from '../store/errors.js';
+import { readDotenv } from './dotenv-file.js';
 import { ConfigError, resolveConfig, usesDefaultAdminPassword, type Config, type ResolvedConfig } from './config.js';
 import { Persistence, SAVE_REASON_MANUAL } from './persistence.js';
 import { createServerLogger, type ServerLogger } from './server-logger.js';
@@ -27,16 +26,6 @@ export interface ServeIo {
   stderr: NodeJS.WritableStream;
   /** Registers a signal handler; returns a function that removes it. */
   onSignal(signal: NodeJS.Signals, handler: () => void): () => void;
-}
-
-/** The `.env` text in `cwd`, or undefined when there is none. Other read errors are configuration errors. */
-export function readDotenv(cwd: string): string | undefined {
-  try {
-    return readFileSync(join(cwd, '.env'), 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new ConfigError('CONFIG_DOTENV', `cannot read ${join(cwd, '.env')}: ${(err as Error).message}`);
-  }
 }
 
 /** The line operators look for first (the reference's own: `Listening on 5555.`). */

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 
-import { parseTarget } from '../../src/cli/probe.js';
+import { parseTarget } from '../../src/cli/target.js';
 import { PyDict, type PyValue } from '../../src/pickle/value.js';
 import { strDict } from '../../src/protocol/replies.js';
 import { runShellLine, SHELL_HELP, type ShellHooks, type ShellUser } from '../../src/cli/shell.js';
