@@ -218,7 +218,10 @@ export class LoadGenerator {
     this.begin(t, Infinity, 0);
     const t0 = performance.now();
     const measureFrom = t0 + opts.warmupMs;
-    const end = measureFrom + opts.measureMs;
+    // The measured window starts once the server's CPU probe has answered (an IPC round trip that
+    // can take seconds on a loaded machine) and lasts `measureMs` from there; before, a slow probe
+    // could leave a window of a few milliseconds, reported as a stall.
+    let end = measureFrom + opts.measureMs;
     let seq = 0;
     type Mark = { at: number; sum: number; perReader: number[]; cpu: number; serverCpu: number | undefined };
     let mark: Mark | undefined;
@@ -232,6 +235,7 @@ export class LoadGenerator {
           cpu: ownCpu(),
           serverCpu,
         };
+        end = mark.at + opts.measureMs;
       }
       const floor = this.minExpected();
       if (seq - floor <= opts.window / 2) while (seq - floor < opts.window) this.send(t, seq++);
@@ -239,11 +243,12 @@ export class LoadGenerator {
     }
     const tEnd = performance.now();
     const delivered = this.sumReceived() - (mark?.sum ?? 0);
+    const receivedAtEnd = this.readers.map((r) => r.received);
     const cpuEnd = ownCpu();
     const serverCpuEnd = mark?.serverCpu === undefined ? undefined : await opts.serverCpu?.();
     const seconds = (tEnd - (mark?.at ?? t0)) / 1000;
     const deliveredPerReaderPerS = delivered / this.readers.length / seconds;
-    const slowestReaderPerS = Math.min(...this.readers.map((r, i) => r.received - (mark?.perReader[i] ?? 0))) / seconds;
+    const slowestReaderPerS = Math.min(...receivedAtEnd.map((n, i) => n - (mark?.perReader[i] ?? 0))) / seconds;
     const result = await this.finish(seq, (tEnd - t0) / 1000, deliveredPerReaderPerS, slowestReaderPerS);
     const messages = delivered / this.readers.length;
     if (mark !== undefined && messages > 0) {

@@ -174,6 +174,10 @@ class Connection {
     }
     const done = (): void => this.flushed(messages);
     const last = chunks.length - 1;
+    if (last < 0) {
+      done(); // only messages without frames: nothing to write
+      return;
+    }
     if (last === 0) {
       s.write(chunks[0], done);
       return;
