@@ -261,10 +261,19 @@ export class LoadGenerator {
     return result;
   }
 
-  async paced(t: Traffic, opts: { rate: number; warmupMs: number; measureMs: number }): Promise<PhaseResult> {
+  /**
+   * With `serverCpu`, also the server's CPU time per message over the whole phase (warm-up and
+   * stragglers included): at a rate the server keeps up with, the least noisy cost figure, since
+   * it does not depend on how much CPU the machine leaves the server.
+   */
+  async paced(
+    t: Traffic,
+    opts: { rate: number; warmupMs: number; measureMs: number; serverCpu?: CpuProbe },
+  ): Promise<PhaseResult> {
     const total = Math.ceil((opts.rate * (opts.warmupMs + opts.measureMs)) / 1000);
     const recordFrom = Math.floor((opts.rate * opts.warmupMs) / 1000);
     this.begin(t, recordFrom, total - recordFrom + 16);
+    const cpu0 = await opts.serverCpu?.();
     const t0 = performance.now();
     const durationMs = opts.warmupMs + opts.measureMs;
     let seq = 0;
@@ -277,7 +286,12 @@ export class LoadGenerator {
     const measured = opts.measureMs / 1000;
     const perReader = this.readers.map((r) => Math.max(0, r.received - recordFrom) / measured);
     const mean = perReader.reduce((a, b) => a + b, 0) / perReader.length;
-    return this.finish(seq, sendSeconds, mean, Math.min(...perReader));
+    const result = await this.finish(seq, sendSeconds, mean, Math.min(...perReader));
+    const cpu1 = cpu0 === undefined ? undefined : await opts.serverCpu?.();
+    if (cpu0 !== undefined && cpu1 !== undefined && seq > 0) {
+      result.serverCpuUsPerMsg = Math.round(((cpu1 - cpu0) / seq) * 10) / 10;
+    }
+    return result;
   }
 
   /** Waits up to 10 s for every reader to reach the last message, then counts loss and latency. */
