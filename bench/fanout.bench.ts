@@ -68,7 +68,7 @@ async function runOne(kind: ServerKind, k: number): Promise<Results> {
       await load.sync(t);
       const serverCpu = () => rig.server.cpuMicros();
       const saturate = await load.saturate(t, { warmupMs, measureMs, window, serverCpu });
-      const paced = rateKs.has(k) ? await load.paced(t, { rate, warmupMs, measureMs: rateMs }) : undefined;
+      const paced = rateKs.has(k) ? await load.paced(t, { rate, warmupMs, measureMs: rateMs, serverCpu }) : undefined;
       results[name] = { saturate, paced, serverRssMb: mb((await rig.server.memory()).rss) };
     }
   } finally {

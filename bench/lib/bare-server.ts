@@ -6,6 +6,8 @@
  *   anything on the command socket (a ROUTER without `mandatory`, as the reference's);
  * - command: Auth → a pre-encoded `RUNNING`; Snapshot REQUEST_INIT → a pre-encoded catalog;
  *   Snapshot GET → the node's pre-encoded SET, found in a Map by the UUID in the request bytes;
+ *   ServerSnapshot INIT → `ACCEPTED` (the UUIDs in it counted), its SETs received and dropped,
+ *   `DONE` after the last one (the transport's share of an init, init.bench.ts);
  * - heartbeat: read and ignored (our benchmark clients run without a heartbeat against it).
  * No auth, no store, no queues, no bounds: not a server anyone should run.
  */
@@ -13,7 +15,12 @@ import { Router } from 'zeromq';
 
 import { MessageType, typeFrame } from '../../src/protocol/message-types.js';
 import type { Node } from '../../src/protocol/messages.js';
-import { encodeAuthReply, encodeSnapshotInit, encodeSnapshotSet } from '../../src/protocol/replies.js';
+import {
+  encodeAuthReply,
+  encodeServerSnapshotReply,
+  encodeSnapshotInit,
+  encodeSnapshotSet,
+} from '../../src/protocol/replies.js';
 
 export interface BareNode {
   uuid: string;
@@ -25,6 +32,7 @@ export interface BareServer {
 }
 
 const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/;
+const UUIDS = new RegExp(UUID.source, 'g');
 
 /** Binds P, P+1, P+2 on 127.0.0.1 and serves until `close`. Rejects when a port is taken. */
 export async function startBareServer(port: number, nodes: readonly BareNode[]): Promise<BareServer> {
@@ -44,6 +52,10 @@ export async function startBareServer(port: number, nodes: readonly BareNode[]):
   }
   const peers = new Map<string, Buffer>();
   const auth = typeFrame(MessageType.Auth);
+  const serverSnapshot = typeFrame(MessageType.ServerSnapshot);
+  const accepted = encodeServerSnapshotReply('ACCEPTED');
+  const done = encodeServerSnapshotReply('DONE');
+  let initSetsLeft = 0;
   const running = encodeAuthReply('RUNNING');
   const catalog = nodes.length > 0 ? encodeSnapshotInit(nodes.map((n) => n.uuid)) : null;
   const sets = new Map<string, Buffer[]>();
@@ -57,7 +69,13 @@ export async function startBareServer(port: number, nodes: readonly BareNode[]):
       peers.set(id.toString('hex'), id);
       let reply: Buffer[] | null | undefined = null;
       if (type.equals(auth)) reply = running;
-      else if (body !== undefined) {
+      else if (type.equals(serverSnapshot) && body !== undefined) {
+        const text = body.toString('latin1');
+        if (initSetsLeft === 0 && text.includes('INIT')) {
+          initSetsLeft = text.match(UUIDS)?.length ?? 0;
+          reply = accepted;
+        } else if (initSetsLeft > 0 && --initSetsLeft === 0) reply = done;
+      } else if (body !== undefined) {
         const text = body.toString('latin1');
         const uuid = UUID.exec(text);
         reply = uuid !== null ? sets.get(uuid[0]) : text.includes('REQUEST_INIT') ? catalog : null;

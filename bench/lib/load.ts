@@ -218,7 +218,10 @@ export class LoadGenerator {
     this.begin(t, Infinity, 0);
     const t0 = performance.now();
     const measureFrom = t0 + opts.warmupMs;
-    const end = measureFrom + opts.measureMs;
+    // The measured window starts once the server's CPU probe has answered (an IPC round trip that
+    // can take seconds on a loaded machine) and lasts `measureMs` from there; before, a slow probe
+    // could leave a window of a few milliseconds, reported as a stall.
+    let end = measureFrom + opts.measureMs;
     let seq = 0;
     type Mark = { at: number; sum: number; perReader: number[]; cpu: number; serverCpu: number | undefined };
     let mark: Mark | undefined;
@@ -232,6 +235,7 @@ export class LoadGenerator {
           cpu: ownCpu(),
           serverCpu,
         };
+        end = mark.at + opts.measureMs;
       }
       const floor = this.minExpected();
       if (seq - floor <= opts.window / 2) while (seq - floor < opts.window) this.send(t, seq++);
@@ -239,11 +243,12 @@ export class LoadGenerator {
     }
     const tEnd = performance.now();
     const delivered = this.sumReceived() - (mark?.sum ?? 0);
+    const receivedAtEnd = this.readers.map((r) => r.received);
     const cpuEnd = ownCpu();
     const serverCpuEnd = mark?.serverCpu === undefined ? undefined : await opts.serverCpu?.();
     const seconds = (tEnd - (mark?.at ?? t0)) / 1000;
     const deliveredPerReaderPerS = delivered / this.readers.length / seconds;
-    const slowestReaderPerS = Math.min(...this.readers.map((r, i) => r.received - (mark?.perReader[i] ?? 0))) / seconds;
+    const slowestReaderPerS = Math.min(...receivedAtEnd.map((n, i) => n - (mark?.perReader[i] ?? 0))) / seconds;
     const result = await this.finish(seq, (tEnd - t0) / 1000, deliveredPerReaderPerS, slowestReaderPerS);
     const messages = delivered / this.readers.length;
     if (mark !== undefined && messages > 0) {
@@ -256,10 +261,19 @@ export class LoadGenerator {
     return result;
   }
 
-  async paced(t: Traffic, opts: { rate: number; warmupMs: number; measureMs: number }): Promise<PhaseResult> {
+  /**
+   * With `serverCpu`, also the server's CPU time per message over the whole phase (warm-up and
+   * stragglers included): at a rate the server keeps up with, the least noisy cost figure, since
+   * it does not depend on how much CPU the machine leaves the server.
+   */
+  async paced(
+    t: Traffic,
+    opts: { rate: number; warmupMs: number; measureMs: number; serverCpu?: CpuProbe },
+  ): Promise<PhaseResult> {
     const total = Math.ceil((opts.rate * (opts.warmupMs + opts.measureMs)) / 1000);
     const recordFrom = Math.floor((opts.rate * opts.warmupMs) / 1000);
     this.begin(t, recordFrom, total - recordFrom + 16);
+    const cpu0 = await opts.serverCpu?.();
     const t0 = performance.now();
     const durationMs = opts.warmupMs + opts.measureMs;
     let seq = 0;
@@ -272,7 +286,12 @@ export class LoadGenerator {
     const measured = opts.measureMs / 1000;
     const perReader = this.readers.map((r) => Math.max(0, r.received - recordFrom) / measured);
     const mean = perReader.reduce((a, b) => a + b, 0) / perReader.length;
-    return this.finish(seq, sendSeconds, mean, Math.min(...perReader));
+    const result = await this.finish(seq, sendSeconds, mean, Math.min(...perReader));
+    const cpu1 = cpu0 === undefined ? undefined : await opts.serverCpu?.();
+    if (cpu0 !== undefined && cpu1 !== undefined && seq > 0) {
+      result.serverCpuUsPerMsg = Math.round(((cpu1 - cpu0) / seq) * 10) / 10;
+    }
+    return result;
   }
 
   /** Waits up to 10 s for every reader to reach the last message, then counts loss and latency. */

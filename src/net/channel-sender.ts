@@ -110,6 +110,8 @@ interface Item {
   /** The message with slot 0 reserved for the identity; may be shared by every recipient of a fan-out. */
   readonly parts: Uint8Array[];
   readonly bytes: number;
+  /** The socket's answer to a send already made by `submit`'s fast path, for the drain loop to await. */
+  pending?: Promise<void>;
 }
 
 interface Blocked {
@@ -156,6 +158,8 @@ export class ChannelSender {
   private bestEffortDiscarded = 0;
   private retries = 0;
   private wakeScheduled = false;
+  /** The socket answered a send with a promise once: no fast path (see `sendNow`). */
+  private asyncSocket = false;
 
   constructor(private readonly opts: ChannelSenderOptions) {}
 
@@ -170,8 +174,37 @@ export class ChannelSender {
    */
   submit(client: ClientId, identity: Buffer, parts: Uint8Array[], bytes: number, bestEffort = false): void {
     if (this.closed || this.dropped.has(client)) return;
+    // Nothing is waiting before it and the client is not blocked: the send is attempted right here,
+    // with no queue entry and no drain pass (the common case, once per recipient of a fan-out).
+    if (!this.asyncSocket && !this.draining && this.main.length === 0 && !this.blocked.has(client)) {
+      this.sendNow(client, identity, parts, bytes, bestEffort);
+      return;
+    }
     this.main.push({ client, identity, parts, bytes, bestEffort });
     if (!this.draining) void this.drain();
+  }
+
+  /** `submit`'s fast path: what the drain loop does for one message, without the loop. */
+  private sendNow(client: ClientId, identity: Buffer, parts: Uint8Array[], bytes: number, bestEffort: boolean): void {
+    parts[0] = identity;
+    let result: SendResult | 'failed' | Promise<void>;
+    try {
+      result = this.opts.send(parts, client);
+    } catch (err) {
+      result = this.sendFailed(client, err);
+    }
+    if (typeof result !== 'string') {
+      // A socket that answers with a promise allows one pending send: from now on every message
+      // takes the drain loop, which awaits this one first.
+      this.asyncSocket = true;
+      this.main.push({ client, identity, parts, bytes, bestEffort, pending: result });
+      if (!this.draining) void this.drain();
+      return;
+    }
+    if (result === 'sent') this.sentCount++;
+    else if (result === 'failed') return;
+    else if (bestEffort) this.bestEffortDiscarded++;
+    else this.block({ client, identity, parts, bytes, bestEffort }, result);
   }
 
   /** After what was submitted for the client so far has had its attempt, `disconnect` it. */
@@ -287,12 +320,18 @@ export class ChannelSender {
 
   /** Synchronous when the socket answers at once (no microtask per message on the hot path). */
   private trySend(item: Item): SendResult | 'failed' | Promise<SendResult | 'failed'> {
-    item.parts[0] = item.identity as Buffer;
     let result: SendResult | Promise<void>;
-    try {
-      result = this.opts.send(item.parts, item.client);
-    } catch (err) {
-      return this.sendFailed(item, err);
+    if (item.pending !== undefined) {
+      // Answered once: a retry of this item sends it again.
+      result = item.pending;
+      item.pending = undefined;
+    } else {
+      item.parts[0] = item.identity as Buffer;
+      try {
+        result = this.opts.send(item.parts, item.client);
+      } catch (err) {
+        return this.sendFailed(item.client, err);
+      }
     }
     if (typeof result === 'string') {
       if (result === 'sent') this.sentCount++;
@@ -303,18 +342,18 @@ export class ChannelSender {
         this.sentCount++;
         return 'sent' as const;
       },
-      (err: unknown) => this.sendFailed(item, err),
+      (err: unknown) => this.sendFailed(item.client, err),
     );
   }
 
-  private sendFailed(item: Item, err: unknown): SendResult | 'failed' {
+  private sendFailed(client: ClientId, err: unknown): SendResult | 'failed' {
     const code = errnoCode(err);
     if (code === 'EAGAIN') return 'full';
     if (code === 'EHOSTUNREACH') return 'unreachable';
     if (this.closed) return 'failed';
-    this.drop(item.client);
+    this.drop(client);
     this.droppedCount++;
-    this.opts.onSendError(item.client, this.opts.channel, err);
+    this.opts.onSendError(client, this.opts.channel, err);
     return 'failed';
   }
 

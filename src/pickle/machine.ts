@@ -43,7 +43,19 @@ export interface DecodeOptions {
 }
 
 /** Defaults overridden by the fields that are actually set (an explicit `undefined` keeps the default). */
+/** Merged once per limits object (callers pass the same configured object for every message). */
+const merged = new WeakMap<Partial<PickleLimits>, PickleLimits>();
+
 function mergeLimits(partial: Partial<PickleLimits>): PickleLimits {
+  let lim = merged.get(partial);
+  if (lim === undefined) {
+    lim = mergeLimitsNow(partial);
+    merged.set(partial, lim);
+  }
+  return lim;
+}
+
+function mergeLimitsNow(partial: Partial<PickleLimits>): PickleLimits {
   const out = { ...DEFAULT_PICKLE_LIMITS };
   for (const key of Object.keys(out) as (keyof PickleLimits)[]) {
     const v = partial[key];

@@ -116,7 +116,7 @@ function hashable(kind: number): boolean {
  * exception type) — see the file comment for what each code means against CPython.
  */
 export function scanPlainPickle(bytes: Uint8Array, limits?: Partial<ScanLimits>): PlainScan {
-  const lim = limits === undefined ? DEFAULT_PICKLE_LIMITS : { ...DEFAULT_PICKLE_LIMITS, ...definedOnly(limits) };
+  const lim = limits === undefined ? DEFAULT_PICKLE_LIMITS : mergedLimits(limits);
   if (bytes.length > lim.maxBytes) {
     throw pickleError('PICKLE_LIMIT', `pickle of ${bytes.length} bytes exceeds maxBytes ${lim.maxBytes}`);
   }
@@ -126,7 +126,35 @@ export function scanPlainPickle(bytes: Uint8Array, limits?: Partial<ScanLimits>)
   } catch (e) {
     if (e instanceof PickleError) throw e;
     throw pickleError(e instanceof RangeError ? 'PICKLE_LIMIT' : 'PICKLE_MALFORMED', String(e), s.pos);
+  } finally {
+    s.release();
   }
+}
+
+const STACK_SLOTS = 1024;
+const MEMO_SLOTS = 256;
+/**
+ * One stack and memo of the initial sizes, lent to each scan in turn: every message scans several
+ * pickles (a Commit: its frames, the stored node, the result), and zero-filled 5 KB per scan was a
+ * measurable share of the relay's CPU. The scanner only reads slots below `sp` and `memoLen`, so
+ * what an earlier scan left in them does not matter. Grown arrays are not kept.
+ */
+let spareStack: Uint32Array | null = null;
+let spareMemo: Uint32Array | null = null;
+
+/**
+ * The limits in force for a caller's partial limits, merged once per limits object: callers pass
+ * the same configured object for every message, and merging it per scan was a measurable cost of
+ * the relay. Limits objects are configuration, not changed after they are passed.
+ */
+const merged = new WeakMap<Partial<PickleLimits>, PickleLimits>();
+function mergedLimits(limits: Partial<PickleLimits>): PickleLimits {
+  let lim = merged.get(limits);
+  if (lim === undefined) {
+    lim = { ...DEFAULT_PICKLE_LIMITS, ...definedOnly(limits) };
+    merged.set(limits, lim);
+  }
+  return lim;
 }
 
 function definedOnly(partial: Partial<PickleLimits>): Partial<PickleLimits> {
@@ -144,8 +172,8 @@ class Scanner {
    * values on the stack (MARK, 10 M x None, APPENDS) costs 40 MB here, as it costs 80 MB of
    * pointers in CPython.
    */
-  private stack = new Uint32Array(1024);
-  private memo = new Uint32Array(256);
+  private stack: Uint32Array;
+  private memo: Uint32Array;
   private memoLen = 0;
   private readonly marks: number[] = [];
   private readonly maxKeyNodes: number;
@@ -160,11 +188,21 @@ class Scanner {
     private readonly b: Uint8Array,
     private readonly lim: ScanLimits,
   ) {
+    this.stack = spareStack ?? new Uint32Array(STACK_SLOTS);
+    this.memo = spareMemo ?? new Uint32Array(MEMO_SLOTS);
+    spareStack = null;
+    spareMemo = null;
     this.data = new DataView(b.buffer, b.byteOffset, b.byteLength);
     this.end = b.length;
     this.maxContainers = containerBudget(lim, b.length);
     this.maxKeyNodes = Math.min(lim.maxKeyNodes, KEY_NODES_MAX - 1);
     this.maxDepth = Math.min(lim.maxDepth, HEIGHT_MAX);
+  }
+
+  /** Hands the stack and memo back for the next scan (only arrays of the initial sizes). */
+  release(): void {
+    if (this.stack.length === STACK_SLOTS) spareStack = this.stack;
+    if (this.memo.length === MEMO_SLOTS) spareMemo = this.memo;
   }
 
   run(): PlainScan {

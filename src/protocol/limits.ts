@@ -34,5 +34,14 @@ export const DEFAULT_PROTOCOL_LIMITS: Readonly<ProtocolLimits> = Object.freeze({
 
 /** Merges caller overrides onto the defaults. */
 export function resolveProtocolLimits(limits?: Partial<ProtocolLimits>): ProtocolLimits {
-  return limits === undefined ? DEFAULT_PROTOCOL_LIMITS : { ...DEFAULT_PROTOCOL_LIMITS, ...limits };
+  if (limits === undefined) return DEFAULT_PROTOCOL_LIMITS;
+  // Merged once per limits object: the session passes the same one with every message.
+  let lim = resolved.get(limits);
+  if (lim === undefined) {
+    lim = { ...DEFAULT_PROTOCOL_LIMITS, ...limits };
+    resolved.set(limits, lim);
+  }
+  return lim;
 }
+
+const resolved = new WeakMap<Partial<ProtocolLimits>, ProtocolLimits>();

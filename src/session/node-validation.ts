@@ -27,9 +27,23 @@ function reasonOf(err: unknown): string {
   return `node data refused: ${typeof code === 'string' ? code + ': ' : ''}${(err as Error).message}`;
 }
 
-/** The session's pickle bounds, with `maxContainers` lowered when given. */
-function limitsOf(ctx: SessionContext, maxContainers: number | undefined): SessionContext['limits']['pickle'] {
-  return maxContainers === undefined ? ctx.limits.pickle : { ...ctx.limits.pickle, maxContainers };
+type PickleBounds = SessionContext['limits']['pickle'];
+
+/** The last lowered bounds made, reused while the session's bounds and the lowering stay the same. */
+let lowered: { base: PickleBounds; maxContainers: number; limits: PickleBounds } | undefined;
+
+/**
+ * The session's pickle bounds, with `maxContainers` lowered when given. The same object for the
+ * same inputs: the pickle codecs merge each limits object once, not once per Commit.
+ */
+function limitsOf(ctx: SessionContext, maxContainers: number | undefined): PickleBounds {
+  if (maxContainers === undefined) return ctx.limits.pickle;
+  let l = lowered;
+  if (l === undefined || l.base !== ctx.limits.pickle || l.maxContainers !== maxContainers) {
+    l = { base: ctx.limits.pickle, maxContainers, limits: { ...ctx.limits.pickle, maxContainers } };
+    lowered = l;
+  }
+  return l.limits;
 }
 
 /**

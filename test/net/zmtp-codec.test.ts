@@ -271,4 +271,15 @@ describe('frame reader', () => {
     assert.equal(r.messages[0][1].length, 100_000);
     assert.equal(encodeMessage([Buffer.from('a'), Buffer.from('b')]).length, 1);
   });
+
+  test('encodeMessage writes the bytes of a header-by-header encoding, whatever the mix of sizes', () => {
+    const sizes = [[0], [255], [256], [0, 0, 0], [1, 300, 20_000, 0, 10], [20_000], [17_000, 17_000], [16_384, 16_385]];
+    for (const s of sizes) {
+      const frames = s.map((n, i) => Buffer.alloc(n, i + 1));
+      const expected = Buffer.concat(frames.flatMap((f, i) => [encodeFrameHeader(f.length, i < frames.length - 1), f]));
+      const chunks = encodeMessage(frames);
+      assert.deepEqual(Buffer.concat(chunks), expected, `sizes ${s.join(',')}`);
+      for (const f of frames) if (f.length > 16 * 1024) assert.ok(chunks.includes(f), 'a large frame by reference');
+    }
+  });
 });

@@ -254,30 +254,53 @@ const COALESCE_FRAME_BYTES = 16 * 1024;
  */
 export function encodeMessage(frames: readonly Uint8Array[]): Buffer[] {
   const out: Buffer[] = [];
-  let pending: Buffer[] = [];
-  let pendingBytes = 0;
-  const flush = (): void => {
-    if (pending.length === 0) return;
-    out.push(pending.length === 1 ? pending[0] : Buffer.concat(pending, pendingBytes));
-    pending = [];
-    pendingBytes = 0;
-  };
-  for (let i = 0; i < frames.length; i++) {
-    const f = frames[i];
-    const body = Buffer.isBuffer(f) ? f : Buffer.from(f.buffer, f.byteOffset, f.byteLength);
-    const header = encodeFrameHeader(body.length, i < frames.length - 1);
-    pending.push(header);
-    pendingBytes += header.length;
-    if (body.length <= COALESCE_FRAME_BYTES) {
-      if (body.length > 0) {
-        pending.push(body);
-        pendingBytes += body.length;
-      }
-    } else {
-      flush();
-      out.push(body);
+  // Runs of headers and small frames between large ones are written straight into one buffer each.
+  let runStart = 0;
+  let runBytes = 0;
+  const last = frames.length - 1;
+  for (let i = 0; i <= last; i++) {
+    const n = frames[i].byteLength;
+    runBytes += n <= 255 ? 2 : 9;
+    if (n <= COALESCE_FRAME_BYTES) {
+      runBytes += n;
+      continue;
     }
+    out.push(encodeRun(frames, runStart, i, runBytes, last));
+    out.push(asBuffer(frames[i]));
+    runStart = i + 1;
+    runBytes = 0;
   }
-  flush();
+  if (runBytes > 0) out.push(encodeRun(frames, runStart, last + 1, runBytes, last));
   return out;
+}
+
+/**
+ * Frames `from` to `end - 1` (small: header and body) and, when `end` is a frame (a large one),
+ * its header alone, in one buffer of `bytes` bytes.
+ */
+function encodeRun(frames: readonly Uint8Array[], from: number, end: number, bytes: number, last: number): Buffer {
+  const buf = Buffer.allocUnsafe(bytes);
+  let at = 0;
+  for (let i = from; i <= end && i <= last; i++) {
+    const f = frames[i];
+    const n = f.byteLength;
+    const more = i < last ? FLAG_MORE : 0;
+    if (n <= 255) {
+      buf[at++] = more;
+      buf[at++] = n;
+    } else {
+      buf[at] = more | FLAG_LONG;
+      buf.writeUInt32BE(Math.floor(n / 2 ** 32), at + 1);
+      buf.writeUInt32BE(n >>> 0, at + 5);
+      at += 9;
+    }
+    if (i === end) break; // the large frame: its body is written by reference
+    buf.set(f, at);
+    at += n;
+  }
+  return buf;
+}
+
+function asBuffer(f: Uint8Array): Buffer {
+  return Buffer.isBuffer(f) ? f : Buffer.from(f.buffer, f.byteOffset, f.byteLength);
 }

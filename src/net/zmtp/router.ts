@@ -102,15 +102,25 @@ class Connection {
   closing = false;
   timer: NodeJS.Timeout | undefined;
   readonly reader: FrameReader;
-  /** Messages handed to the socket whose last byte has not reached the kernel yet. */
+  /**
+   * Messages sent and not yet flushed to the kernel: those waiting in `batch` and those handed to
+   * the socket whose last byte has not reached the kernel yet.
+   */
   unflushed = 0;
+  /**
+   * What was sent since the last flush: the encoded chunks of whole messages, shared with every
+   * other recipient of the same message. Written with one writev at the end of the event-loop
+   * turn, so a burst of messages costs one system call per connection, not one per message.
+   */
+  batch: Buffer[] = [];
+  batchMessages = 0;
+  batchBytes = 0;
   /** Called once when a `full` connection takes sends again or is unrouted (`ZmtpRouter.whenWritable`). */
   private wakers: (() => void)[] = [];
-  /** One callback per connection (not per write) counts flushed messages. */
-  readonly flushed = (): void => {
-    this.unflushed--;
+  private flushed(messages: number): void {
+    this.unflushed -= messages;
     if (this.wakers.length > 0) this.wakeIfWritable();
-  };
+  }
 
   constructor(
     readonly socket: Socket,
@@ -142,7 +152,48 @@ class Connection {
    * and the waiters then find room for a batch rather than for one message.
    */
   wakeIfWritable(): void {
-    if (this.unflushed <= this.lowMessages && this.socket.writableLength <= this.lowBytes) this.wake();
+    if (this.unflushed <= this.lowMessages && this.socket.writableLength + this.batchBytes <= this.lowBytes)
+      this.wake();
+  }
+
+  /**
+   * Hands the batch to the socket in one corked burst (Node writes it with a single writev). One
+   * callback per batch counts its messages as flushed.
+   */
+  flush(): void {
+    const chunks = this.batch;
+    const messages = this.batchMessages;
+    if (messages === 0) return;
+    this.batch = [];
+    this.batchMessages = 0;
+    this.batchBytes = 0;
+    const s = this.socket;
+    if (!s.writable) {
+      this.unflushed -= messages;
+      return;
+    }
+    const done = (): void => this.flushed(messages);
+    const last = chunks.length - 1;
+    if (last < 0) {
+      done(); // only messages without frames: nothing to write
+      return;
+    }
+    if (last === 0) {
+      s.write(chunks[0], done);
+      return;
+    }
+    s.cork();
+    for (let i = 0; i < last; i++) s.write(chunks[i]);
+    s.write(chunks[last], done);
+    s.uncork();
+  }
+
+  /** Drops the batch unwritten (the connection is cut). */
+  discardBatch(): void {
+    this.unflushed -= this.batchMessages;
+    this.batch = [];
+    this.batchMessages = 0;
+    this.batchBytes = 0;
   }
 
   /** Wakes every waiter now (the connection took sends again, or it is gone). */
@@ -163,6 +214,13 @@ export class ZmtpRouter {
   private nextGenerated = (Math.random() * 2 ** 32) >>> 0;
   private readonly encoded = new WeakMap<readonly Uint8Array[], Buffer[]>();
   private closed = false;
+  /** Connections with a batch to flush at the end of this event-loop turn. */
+  private dirty: Connection[] = [];
+  private readonly flushAll = (): void => {
+    const dirty = this.dirty;
+    this.dirty = [];
+    for (const conn of dirty) conn.flush();
+  };
 
   constructor(private readonly opts: ZmtpRouterOptions) {
     this.ready = encodeCommandFrame(encodeReadyBody('ROUTER', opts.routingId));
@@ -215,15 +273,20 @@ export class ZmtpRouter {
   }
 
   /**
-   * Writes one message (`parts[0]` is the identity, the rest are the frames) to the identity's
+   * Sends one message (`parts[0]` is the identity, the rest are the frames) to the identity's
    * connection. The frames are encoded once per `parts` array, so a fan-out that passes the same
-   * array to every recipient writes the same buffers to each.
+   * array to every recipient writes the same buffers to each. The message joins the connection's
+   * batch, written in one go at the end of this event-loop turn (after the I/O callbacks that
+   * are ready now, so everything they sent shares the system call); messages stay in order.
    */
   send(parts: readonly Uint8Array[], clientId?: string): SendOutcome {
     const id = clientId ?? Buffer.from(parts[0].buffer, parts[0].byteOffset, parts[0].byteLength).toString('hex');
     const conn = this.byId.get(id);
     if (conn === undefined || conn.phase !== Phase.Open || !conn.socket.writable) return 'unreachable';
-    if (conn.unflushed >= this.opts.sendHighWaterMark || conn.socket.writableLength >= this.opts.sendHighWaterBytes) {
+    if (
+      conn.unflushed >= this.opts.sendHighWaterMark ||
+      conn.socket.writableLength + conn.batchBytes >= this.opts.sendHighWaterBytes
+    ) {
       return 'full';
     }
     let chunks = this.encoded.get(parts);
@@ -231,16 +294,15 @@ export class ZmtpRouter {
       chunks = encodeMessage(parts.slice(1));
       this.encoded.set(parts, chunks);
     }
-    const s = conn.socket;
-    const last = chunks.length - 1;
+    if (conn.batchMessages === 0) {
+      if (this.dirty.length === 0) setImmediate(this.flushAll);
+      this.dirty.push(conn);
+    }
     conn.unflushed++;
-    if (last === 0) {
-      s.write(chunks[0], conn.flushed);
-    } else {
-      s.cork();
-      for (let i = 0; i < last; i++) s.write(chunks[i]);
-      s.write(chunks[last], conn.flushed);
-      s.uncork();
+    conn.batchMessages++;
+    for (let i = 0; i < chunks.length; i++) {
+      conn.batch.push(chunks[i]);
+      conn.batchBytes += chunks[i].length;
     }
     return 'sent';
   }
@@ -497,6 +559,7 @@ export class ZmtpRouter {
     if (!conn.closing) conn.reader.stop();
     this.unroute(conn);
     clearTimeout(conn.timer);
+    conn.flush();
     conn.socket.end();
     conn.timer = setTimeout(() => conn.socket.destroy(), CLOSE_FLUSH_MS);
     conn.timer.unref();
@@ -505,6 +568,7 @@ export class ZmtpRouter {
   private destroy(conn: Connection): void {
     conn.phase = Phase.Closed;
     conn.closing = false;
+    conn.discardBatch();
     conn.reader.stop();
     this.unroute(conn);
     clearTimeout(conn.timer);
