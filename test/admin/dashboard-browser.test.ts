@@ -139,10 +139,17 @@ test('the dashboard shows a live session, kicks, saves and downloads a backup', 
 
   // Kick bob from the page: a confirmation first (Cancel keeps him), then the client gets Disconnect.
   await goTo(page, 'users');
-  await page.getByRole('button', { name: 'Kick bob' }).click();
+  // By keyboard first: Enter opens the dialog with focus on Cancel, Escape closes it, focus returns.
+  const activeText = (): Promise<string> =>
+    page.evaluate<string>("document.activeElement.getAttribute('aria-label') || document.activeElement.textContent");
+  await page.getByRole('button', { name: 'Kick bob' }).focus();
+  await page.keyboard.press('Enter');
   const dialog = page.getByRole('dialog');
-  await dialog.getByRole('button', { name: 'Cancel' }).click();
+  await dialog.waitFor();
+  assert.equal(await activeText(), 'Cancel');
+  await page.keyboard.press('Escape');
   await dialog.waitFor({ state: 'hidden' });
+  assert.equal(await activeText(), 'Kick bob');
   assert.equal(bob.state, 'active', 'Cancel does not kick');
   await page.getByRole('button', { name: 'Kick bob' }).click();
   const disconnect = bob.waitForCommand(MessageType.Disconnect);

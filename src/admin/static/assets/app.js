@@ -224,13 +224,34 @@ async function refresh() {
       api('/api/tasks'),
       api('/api/backups'),
     ]);
+    const focused = focusedLabel();
     renderOverview(session, users.users, nodes);
     renderUsers(users.users);
     renderChat(chat.messages);
     renderTasks(tasks.tasks);
     renderBackups(backups.backups);
+    restoreFocus(focused);
   } catch (err) {
     handleError(err);
+  }
+}
+
+/**
+ * Re-rendering replaces the tables' buttons; a keyboard user must not be thrown back to the top
+ * every refresh, so focus returns to the control with the same label when it still exists.
+ */
+function focusedLabel() {
+  const a = document.activeElement;
+  return a && a !== document.body ? a.getAttribute('aria-label') : null;
+}
+
+function restoreFocus(label) {
+  if (label === null || (document.activeElement && document.activeElement !== document.body)) return;
+  for (const c of $('main').querySelectorAll('button[aria-label], a[aria-label]')) {
+    if (c.getAttribute('aria-label') === label) {
+      c.focus();
+      return;
+    }
   }
 }
 
@@ -370,7 +391,9 @@ async function kickUser(name, button) {
   if (
     !(await confirmAction(`Kick ${name}? Their add-on is disconnected; unsaved work stays on their machine.`, 'Kick'))
   ) {
-    button.focus();
+    // A refresh while the dialog was open may have replaced the button.
+    if (button.isConnected) button.focus();
+    else restoreFocus(button.getAttribute('aria-label'));
     return;
   }
   try {
