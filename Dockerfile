@@ -8,11 +8,12 @@ WORKDIR /build
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json ./
-COPY scripts/ensure-built.mjs ./scripts/
+COPY scripts/ensure-built.mjs scripts/copy-static.mjs ./scripts/
 COPY src ./src
 # The image installs exactly what `npm pack` ships (dist/src and package.json), with the locked
 # production dependencies only.
 RUN npx tsc -p tsconfig.json \
+ && node scripts/copy-static.mjs \
  && npm pack --ignore-scripts --pack-destination /tmp \
  && mkdir /app \
  && tar -xzf /tmp/multiuser-server-*.tgz -C /app --strip-components=1 \

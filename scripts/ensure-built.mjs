@@ -55,4 +55,8 @@ if (!existsSync(tsc)) {
 }
 console.error(`multiuser-server: dist/ is out of date (${stale}): compiling ...`);
 const res = spawnSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.json')], { cwd: root, stdio: 'inherit' });
-process.exit(res.status ?? 1);
+if (res.status !== 0) process.exit(res.status ?? 1);
+// The admin console's page files sit next to the compiled module (scripts/copy-static.mjs).
+const copy = join(root, 'scripts', 'copy-static.mjs');
+const copied = existsSync(copy) ? spawnSync(process.execPath, [copy], { cwd: root, stdio: 'inherit' }) : { status: 0 };
+process.exit(copied.status ?? 1);

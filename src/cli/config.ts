@@ -87,6 +87,22 @@ export interface Config {
   readonly maxConnectionsPerAddress: number;
   /** `--max-new-connections-per-second`, MAX_NEW_CONNECTIONS_PER_SECOND: per IP address (and its burst). */
   readonly maxNewConnectionsPerSecond: number;
+  /** `--http`, HTTP_ADDR: the admin console's address (`HOST:PORT`, `PORT`, or `off` = null); port null = P+3. */
+  readonly httpAddr: HttpAddr | null;
+  /** `--http-admin-password`, HTTP_ADMIN_PASSWORD: the console's password; null = ADMIN_PASSWORD's. */
+  readonly httpAdminPassword: string | null;
+  /** `--metrics-token`, METRICS_TOKEN: bearer token `/metrics` requires; empty = open (like /healthz). */
+  readonly metricsToken: string;
+  /** `--http-login-attempts`, HTTP_LOGIN_ATTEMPTS: console logins one IP address may try per minute. */
+  readonly httpLoginAttempts: number;
+  /** `--http-secure-cookie`, HTTP_SECURE_COOKIE: mark the session cookie `Secure` (console behind a TLS proxy). */
+  readonly httpSecureCookie: boolean;
+}
+
+/** Where the admin console listens; `port` null means P+3 (next to the session ports). */
+export interface HttpAddr {
+  readonly host: string;
+  readonly port: number | null;
 }
 
 export type ConfigKey = keyof Config;
@@ -131,6 +147,11 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
   maxConnections: 4096,
   maxConnectionsPerAddress: 256,
   maxNewConnectionsPerSecond: 64,
+  httpAddr: Object.freeze({ host: '127.0.0.1', port: null }),
+  httpAdminPassword: null,
+  metricsToken: '',
+  httpLoginAttempts: 10,
+  httpSecureCookie: false,
 });
 
 interface OptionSpec {
@@ -194,6 +215,28 @@ function parseFsync(raw: string, origin: string): JournalFsyncPolicy {
     );
   }
   return policy;
+}
+
+/** `off`, `PORT`, `HOST:PORT` or `[IPV6]:PORT`. */
+function parseHttpAddr(raw: string, origin: string): HttpAddr | null {
+  const text = raw.trim();
+  if (text.toLowerCase() === 'off') return null;
+  const m = /^(?:(\[[0-9A-Fa-f:.]+\]|[^\s:/[\]]+):)?(\d{1,5})$/.exec(text);
+  const port = m === null ? NaN : Number(m[2]);
+  if (m === null || port < 1 || port > 65535) {
+    throw new ConfigError(
+      'CONFIG_INVALID',
+      `${origin}: the admin console address must be off, PORT, HOST:PORT or [IPV6]:PORT, got '${raw}'`,
+    );
+  }
+  return { host: m[1] === undefined ? '127.0.0.1' : m[1].replace(/^\[|\]$/g, ''), port };
+}
+
+function parseBool(raw: string, origin: string): boolean {
+  const v = raw.trim().toLowerCase();
+  if (['1', 'true', 'yes', 'on'].includes(v)) return true;
+  if (['0', 'false', 'no', 'off'].includes(v)) return false;
+  throw new ConfigError('CONFIG_INVALID', `${origin}: expected true or false, got '${raw}'`);
 }
 
 /** Every option: its key, environment variable, flags. Also the source of `.env.example` and the usage text. */
@@ -299,6 +342,23 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
     1_000_000,
     'the new connections per second',
   ),
+  { key: 'httpAddr', env: 'HTTP_ADDR', flags: ['--http'], emptyIsValue: false, parse: parseHttpAddr },
+  {
+    key: 'httpAdminPassword',
+    env: 'HTTP_ADMIN_PASSWORD',
+    flags: ['--http-admin-password'],
+    emptyIsValue: false,
+    parse: asIs,
+  },
+  { key: 'metricsToken', env: 'METRICS_TOKEN', flags: ['--metrics-token'], emptyIsValue: true, parse: asIs },
+  limitSpec('httpLoginAttempts', 'HTTP_LOGIN_ATTEMPTS', 1, 10_000, 'the console login attempts per minute'),
+  {
+    key: 'httpSecureCookie',
+    env: 'HTTP_SECURE_COOKIE',
+    flags: ['--http-secure-cookie'],
+    emptyIsValue: false,
+    parse: parseBool,
+  },
 ];
 
 /** A numeric bound whose flag is the kebab-case of its variable (`MAX_NODES` ↔ `--max-nodes`). */
@@ -387,7 +447,35 @@ export function resolveConfig(inputs: ConfigInputs): ResolvedConfig {
       sources[spec.key] = 'default';
     }
   }
-  return { config: Object.freeze(config as unknown as Config), sources: Object.freeze(sources) };
+  const resolved = Object.freeze(config as unknown as Config);
+  checkHttpExposure(resolved, sources);
+  return { config: resolved, sources: Object.freeze(sources) };
+}
+
+/** The admin console's password: HTTP_ADMIN_PASSWORD, else ADMIN_PASSWORD. Empty disables console logins. */
+export function consolePassword(config: Config): string {
+  return config.httpAdminPassword ?? config.adminPassword;
+}
+
+/** Loopback addresses: the console may keep the default password only there. */
+export function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
+
+/**
+ * Anyone who can reach a console with the well-known password can kick users and download the
+ * scene: refuse to publish it beyond this machine until a password is set.
+ */
+function checkHttpExposure(config: Config, sources: Readonly<Record<ConfigKey, ConfigSource>>): void {
+  const addr = config.httpAddr;
+  if (addr === null || isLoopbackHost(addr.host)) return;
+  if (consolePassword(config) === DEFAULT_CONFIG.adminPassword) {
+    throw new ConfigError(
+      'CONFIG_INVALID',
+      `the admin console would listen on ${addr.host} (HTTP_ADDR from ${sources.httpAddr}) with the default ` +
+        `password: set HTTP_ADMIN_PASSWORD (or ADMIN_PASSWORD), bind it to 127.0.0.1, or set HTTP_ADDR=off`,
+    );
+  }
 }
 
 /** Whether the admin password is the well-known default (the start warns loudly). */

@@ -34,7 +34,7 @@ import { JournalSink, type JournalSinkStatus } from '../store/journal-sink.js';
 import { JOURNAL_DIR, JOURNAL_RESERVE_FILE } from '../store/file-names.js';
 import { NODE_STORE_FS, statOrNull, type StoreFs } from '../store/fs-port.js';
 import type { JournalFsyncPolicy } from '../store/journal-format.js';
-import { JournalWriter } from '../store/journal-writer.js';
+import { JournalWriter, type JournalWriterStats } from '../store/journal-writer.js';
 import * as msg from '../store/log-messages.js';
 import { loadNewestValid } from '../store/recovery.js';
 import { SnapshotWriter, type SaveOutcome } from '../store/snapshot-writer.js';
@@ -79,6 +79,10 @@ export class Persistence {
   onRefuse: (reason: string) => void = () => undefined;
   /** Called when the journal works again after `onRefuse`: changes may be accepted again. */
   onResume: () => void = () => undefined;
+  /** Called with every save's outcome (metrics, the admin console's feed). */
+  onSaveOutcome: (outcome: SaveOutcome) => void = () => undefined;
+  /** When the auto-save timer fires next (ms since the epoch), or null without auto-save. */
+  nextAutoSaveAtMs: number | null = null;
 
   private timer: NodeJS.Timeout | null = null;
   /**
@@ -226,6 +230,11 @@ export class Persistence {
     return this.disk.status;
   }
 
+  /** The journal writer's counters (appends, fsync latency, failures) for metrics. */
+  get journalStats(): JournalWriterStats {
+    return this.journal.stats;
+  }
+
   /** Whether the journal is writable, and how many changes are held only in memory. */
   get journalStatus(): JournalSinkStatus {
     return this.sink.status;
@@ -240,6 +249,7 @@ export class Persistence {
       void outcome.then((o) => {
         const counter = this.captured.shift() ?? -1;
         this.savedCounter = o.ok ? counter : -1;
+        this.onSaveOutcome(o);
         // A save changes free space the most: the low-space warning follows it at once.
         void this.disk.check();
       });
@@ -254,7 +264,12 @@ export class Persistence {
       log.info(msg.LOG_AUTO_SAVE_DISABLED);
       return;
     }
-    this.timer = setInterval(() => this.autoSave(), this.opts.saveIntervalS * 1000);
+    const periodMs = this.opts.saveIntervalS * 1000;
+    this.nextAutoSaveAtMs = Date.now() + periodMs;
+    this.timer = setInterval(() => {
+      this.nextAutoSaveAtMs = Date.now() + periodMs;
+      this.autoSave();
+    }, periodMs);
     this.timer.unref();
     log.info(msg.logAutoSaveEnabled(this.opts.saveIntervalS));
   }

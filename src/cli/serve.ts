@@ -8,10 +8,12 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
+import type { AdminServer } from '../admin/index.js';
 import { NetError } from '../net/errors.js';
 import { SessionServer } from '../net/session-server.js';
 import { REPLICATION_VERSION } from '../protocol/constants.js';
 import { StoreError } from '../store/errors.js';
+import { consoleHost, netViewOf, saveResultOf, startConsole, storeViewOf, type ConsoleState } from './admin-console.js';
 import { ConfigError, resolveConfig, usesDefaultAdminPassword, type Config, type ResolvedConfig } from './config.js';
 import { Persistence, SAVE_REASON_MANUAL } from './persistence.js';
 import { createServerLogger, type ServerLogger } from './server-logger.js';
@@ -168,17 +170,41 @@ export async function runServe(argv: readonly string[], io: ServeIo): Promise<nu
   ];
   logStartup(logger, resolved);
 
-  const persistence = await openPersistence(config, logger, io.cwd);
-  if (persistence === null) {
+  // The console starts first: /healthz and /readyz ("recovering") answer while a big session loads.
+  const consoleState: ConsoleState = { session: null, net: null, store: null };
+  let admin: AdminServer | null;
+  try {
+    admin = await startConsole(config, consoleHost(consoleState, serverVersion(), config.port), logger);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const where = config.httpAddr === null ? '' : `${config.httpAddr.host}:${config.httpAddr.port ?? config.port + 3}`;
+    logger.error(`Cannot start the admin console on ${where}: ${code ?? (err as Error).message}`);
+    logger.error('Choose another address with --http / HTTP_ADDR, or HTTP_ADDR=off to run without the console.');
     for (const remove of removers) remove();
     await logger.close();
     return 1;
   }
+  const persistence = await openPersistence(config, logger, io.cwd);
+  if (persistence === null) {
+    await admin?.close();
+    for (const remove of removers) remove();
+    await logger.close();
+    return 1;
+  }
+  const saves = { lastSave: null as ReturnType<typeof saveResultOf> | null };
+  persistence.onSaveOutcome = (outcome) => {
+    const result = saveResultOf(outcome, Date.now());
+    saves.lastSave = result;
+    admin?.saved(result);
+  };
+  consoleState.session = persistence.session;
+  consoleState.store = storeViewOf(persistence, sessionOptionsOf(config), saves);
   let server: SessionServer;
   try {
     server = await startServer(config, logger, persistence);
   } catch (err) {
     await persistence.abort();
+    await admin?.close();
     if (!(err instanceof NetError)) throw err;
     logger.error(`Cannot start: ${err.message}`);
     if (err.code === 'NET_ADDRESS_IN_USE') {
@@ -191,8 +217,10 @@ export async function runServe(argv: readonly string[], io: ServeIo): Promise<nu
     return 1;
   }
   const { session } = persistence;
+  consoleState.net = netViewOf(server);
   persistence.startAutoSave();
   logger.info(listeningLine(config.port));
+  if (admin !== null) logger.info(`Admin console on ${admin.url}/`);
   logger.info(
     `Command ${server.endpoints.command}, data ${server.endpoints.data}, heartbeat ${server.endpoints.heartbeat}`,
   );
@@ -213,6 +241,8 @@ export async function runServe(argv: readonly string[], io: ServeIo): Promise<nu
   await stopped;
   logger.info(`Shutting down (${why})`);
   shell?.close();
+  logger.observe(null);
+  await admin?.close();
   for (const remove of removers) remove();
   // Stop accepting first, so the shutdown save holds everything the server ever acknowledged.
   await server.close();

@@ -55,6 +55,8 @@ export interface ServerLogger extends Logger {
   reopen(): Promise<boolean>;
   /** Flushes and closes the log file. */
   close(): Promise<void>;
+  /** Sees every WARN and ERROR line written (the admin console's live feed); null stops. */
+  observe(listener: ((level: LogLevel, message: string) => void) | null): void;
 }
 
 /**
@@ -104,9 +106,11 @@ export function createServerLogger(opts: ServerLoggerOptions): ServerLogger {
     file = f;
   };
   if (opts.file !== null) openFile(opts.file);
+  let observer: ((level: LogLevel, message: string) => void) | null = null;
   const make = (): ServerLogger => {
     const log = (level: LogLevel, message: string): void => {
       if (!levelPasses(level, min)) return;
+      if (observer !== null && (level === 'warn' || level === 'error')) observer(level, message);
       // One line per entry: a message carrying a newline (e.g. a username) cannot forge log lines.
       const line = formatLogLine(level, message.replace(/[\r\n]+/g, ' '), now()) + '\n';
       toStream(line);
@@ -121,6 +125,9 @@ export function createServerLogger(opts: ServerLoggerOptions): ServerLogger {
       enabled: (level) => levelPasses(level, min),
       // One format for every subsystem: the line stays the reference's, whoever wrote it.
       child: () => logger,
+      observe: (listener) => {
+        observer = listener;
+      },
       reopen: async () => {
         if (opts.file === null) return false;
         // The new file first: no line falls between the two.

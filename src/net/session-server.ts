@@ -12,7 +12,7 @@
 import { decodeTypeFrame } from '../protocol/frame-decoder.js';
 import { MAX_HEARTBEAT_FRAME_BYTES } from '../protocol/heartbeat.js';
 import { DEFAULT_PROTOCOL_LIMITS } from '../protocol/limits.js';
-import { MessageType } from '../protocol/message-types.js';
+import { canonicalTypeOf, MessageType } from '../protocol/message-types.js';
 import type { Channel, ClientId, Effect, LogLevel, SessionEvent } from '../session/events.js';
 import {
   ChannelSender,
@@ -107,6 +107,45 @@ export interface SessionServerStats {
   readonly effects: EffectRunnerStats;
   /** Command and data messages dropped after `stopAccepting`. */
   readonly refused: number;
+  /** Messages received per socket, by type number (index 0: heartbeats and non-canonical type frames). */
+  readonly receivedByType: Readonly<Record<Channel, readonly number[]>>;
+  /** Deliveries (message × recipient) per socket, by type number, index 0 as above. */
+  readonly sentByType: Readonly<Record<Channel, readonly number[]>>;
+  /** Time from a data message's arrival to its relays entering the send queues. */
+  readonly relayLatency: LatencyCounts;
+  /** Open connections whose identity has not logged in. Walks every connection. */
+  readonly strangers: number;
+  /** TCP connections accepted and refused (MAX_CONNECTIONS* limits) since the start, all ports. */
+  readonly connectionsAccepted: number;
+  readonly connectionsRefused: number;
+}
+
+/** A histogram kept as plain counts (metrics read it at scrape time; the hot path only adds). */
+export interface LatencyCounts {
+  /** Upper bounds in seconds, ascending; `counts` has one more slot for +Inf. */
+  readonly boundsS: readonly number[];
+  /** Per bucket, not cumulative. */
+  readonly counts: readonly number[];
+  readonly sumS: number;
+  readonly count: number;
+}
+
+/** Relay latency buckets (s): a relay is a few µs to a few ms; beyond 100 ms the loop is stalled. */
+export const RELAY_LATENCY_BOUNDS_S: readonly number[] = Object.freeze([
+  0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1,
+]);
+
+/** Slots of the per-type counters: type numbers 1..14 and 0 for anything else. */
+const TYPE_SLOTS = MessageType.RequestServerInfo + 1;
+
+function typeCounters(): Record<Channel, number[]> {
+  const make = (): number[] => new Array<number>(TYPE_SLOTS).fill(0);
+  return { command: make(), data: make(), heartbeat: make() };
+}
+
+function typeSlotOf(channel: Channel, frames: readonly Uint8Array[]): number {
+  if (channel === 'heartbeat' || frames.length === 0) return 0;
+  return canonicalTypeOf(frames[0]) ?? 0;
 }
 
 export class SessionServer {
@@ -127,6 +166,11 @@ export class SessionServer {
   private dispatching = false;
   private closing = false;
   private readonly received: Record<Channel, number> = { command: 0, data: 0, heartbeat: 0 };
+  // Plain integers on the hot path: metrics copy them at scrape time instead of being called per message.
+  private readonly receivedByType = typeCounters();
+  private readonly sentByType = typeCounters();
+  private readonly relayCounts: number[] = new Array<number>(RELAY_LATENCY_BOUNDS_S.length + 1).fill(0);
+  private relaySumS = 0;
   private sessionErrors = 0;
   private tickTimer: NodeJS.Timeout | undefined;
   private readonly closed: Promise<void>[] = [];
@@ -306,6 +350,25 @@ export class SessionServer {
       sessionErrors: this.sessionErrors,
       effects: this.runner.stats(),
       refused: this.refused,
+      receivedByType: {
+        command: [...this.receivedByType.command],
+        data: [...this.receivedByType.data],
+        heartbeat: [...this.receivedByType.heartbeat],
+      },
+      sentByType: {
+        command: [...this.sentByType.command],
+        data: [...this.sentByType.data],
+        heartbeat: [...this.sentByType.heartbeat],
+      },
+      relayLatency: {
+        boundsS: RELAY_LATENCY_BOUNDS_S,
+        counts: [...this.relayCounts],
+        sumS: this.relaySumS,
+        count: this.relayCounts.reduce((a, b) => a + b, 0),
+      },
+      strangers: CHANNELS.reduce((n, ch) => n + this.routers[ch].strangers, 0),
+      connectionsAccepted: CHANNELS.reduce((n, ch) => n + this.routers[ch].accepted, 0),
+      connectionsRefused: CHANNELS.reduce((n, ch) => n + this.routers[ch].refusedConnections, 0),
     };
   }
 
@@ -331,10 +394,13 @@ export class SessionServer {
 
   private onMessage(channel: Channel, from: ClientId, frames: Buffer[]): void {
     this.received[channel]++;
+    this.receivedByType[channel][typeSlotOf(channel, frames)]++;
     const stranger = channel === 'command' && !this.isLoggedIn(from);
     this.answered.clear();
+    const started = channel === 'data' ? performance.now() : 0;
     // `dispatch` catches everything the session throws: one bad message never ends a connection.
     this.dispatch({ type: 'message', channel, from, frames, now: this.clock() });
+    if (channel === 'data') this.countRelay((performance.now() - started) / 1000);
     // A stranger got its one answer (server info, or a failed Auth; the add-on asks for server
     // info on a throw-away socket and disconnects on a failed Auth): its connections on the three
     // ports are closed once the reply is flushed, so strangers who leave, or do not, hold nothing.
@@ -387,6 +453,7 @@ export class SessionServer {
         for (const f of effect.frames) bytes += f.byteLength;
         const sender = this.senders[effect.channel];
         const parts = messageParts(effect.frames);
+        this.sentByType[effect.channel][typeSlotOf(effect.channel, effect.frames)] += effect.to.length;
         for (const client of effect.to) {
           const loggedIn = this.isLoggedIn(client);
           if (!loggedIn && effect.channel === 'command') this.answered.add(client);
@@ -405,6 +472,14 @@ export class SessionServer {
         this.saveHook?.(effect.reason);
         break;
     }
+  }
+
+  private countRelay(seconds: number): void {
+    const bounds = RELAY_LATENCY_BOUNDS_S;
+    let i = 0;
+    while (i < bounds.length && seconds > bounds[i]) i++;
+    this.relayCounts[i]++;
+    this.relaySumS += seconds;
   }
 
   private forgetClient(client: ClientId): void {

@@ -58,6 +58,8 @@ export interface SessionContext {
   readonly heartbeat: HeartbeatTable;
   /** Accepted mutations applied so far (live or replayed): `store/` skips an auto-save when unchanged. */
   changeCounter: number;
+  /** Rejected operations by kind since the start (metrics; a handful of fixed kinds). */
+  readonly rejects: Map<string, number>;
   phase: ServerPhase;
   init: InitProgress | null;
   /** The client whose ServerSnapshot END is still expected (the last initialiser), §4.3 step 6. */
@@ -122,6 +124,7 @@ export function reject(
   level: LogLevel = 'warn',
 ): void {
   const who = ctx.clients.get(from) !== undefined ? from : 'stranger';
+  ctx.rejects.set(kind, (ctx.rejects.get(kind) ?? 0) + 1);
   ctx.out.log(level, message, `${kind}:${who}`);
 }
 

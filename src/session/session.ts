@@ -14,6 +14,7 @@
 import { decodeMessage, decodeTypeFrame } from '../protocol/frame-decoder.js';
 import type { ProtocolLimits } from '../protocol/limits.js';
 import { MessageType, messageTypeName, type MessageTypeNumber } from '../protocol/message-types.js';
+import type { PyDict } from '../pickle/value.js';
 import type { ReplicationMessage } from '../protocol/messages.js';
 import { Archive } from './archive.js';
 import { handleAuth, handleServerInfo, secretDigest } from './auth.js';
@@ -30,6 +31,7 @@ import { protocolLimitsOf, resolveSessionLimits, type SessionLimits } from './li
 import { handleMetadata } from './metadata.js';
 import { applyMutation, type Mutation } from './mutation.js';
 import { NodeStore } from './node-store.js';
+import { lockedNodesOf, summarizeNodes, type LockedNode, type NodeSummary } from './node-summary.js';
 import { handleDelete, handleRight } from './rights.js';
 import type { SessionImage } from './session-image.js';
 import { handleSnapshot } from './snapshot.js';
@@ -100,6 +102,7 @@ export class Session {
       archive: new Archive(limits),
       heartbeat: new HeartbeatTable(),
       changeCounter: 0,
+      rejects: new Map(),
       phase: 'WAITING',
       init: null,
       pendingEnd: null,
@@ -154,6 +157,36 @@ export class Session {
       });
     }
     return users;
+  }
+
+  /** Rejected operations by kind (`auth`, `commit`, `malformed`, …) since the start. */
+  rejectCounts(): ReadonlyMap<string, number> {
+    return this.ctx.rejects;
+  }
+
+  /**
+   * Node count and pickled bytes by node type, and counts by owner, for the admin console. The
+   * type is read from the dependency-free bytes only when cheap (see `typeOfNode`); walks every node.
+   */
+  nodeSummary(): NodeSummary {
+    return summarizeNodes(this.ctx.store);
+  }
+
+  /** Pickled bytes of every node's data (the session's size; walks the nodes without decoding). */
+  get sessionBytes(): number {
+    let n = 0;
+    for (const node of this.ctx.store.values()) n += node.dataBytes.byteLength;
+    return n;
+  }
+
+  /** The chat log (oldest first) and the task board, as kept across logins. Read only. */
+  archiveView(): { chat: readonly PyDict[]; tasks: PyDict } {
+    return { chat: this.ctx.archive.chatMessages(), tasks: this.ctx.archive.tasks };
+  }
+
+  /** Nodes `username` locks, with what the console can show of each. */
+  lockedNodes(username: string): LockedNode[] {
+    return lockedNodesOf(this.ctx.store, username);
   }
 
   /** Whether this identity is logged in (`net/` bounds what a connection may send until it is). */

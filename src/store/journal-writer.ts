@@ -72,7 +72,30 @@ interface Retiring {
   segmentId: string;
 }
 
+/** fsync latency buckets (s): an SSD syncs in well under 1 ms, a busy disk or network volume in 10s of ms. */
+export const FSYNC_LATENCY_BOUNDS_S: readonly number[] = Object.freeze([
+  0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5,
+]);
+
+/** Counters for metrics (read at scrape time; the writer only adds). */
+export interface JournalWriterStats {
+  appends: number;
+  appendedBytes: number;
+  /** Times the writer entered the failed state. */
+  failures: number;
+  /** fsync latency as plain counts per bucket of FSYNC_LATENCY_BOUNDS_S (+Inf last), not cumulative. */
+  readonly fsyncCounts: number[];
+  fsyncSumS: number;
+}
+
 export class JournalWriter {
+  readonly stats: JournalWriterStats = {
+    appends: 0,
+    appendedBytes: 0,
+    failures: 0,
+    fsyncCounts: new Array<number>(FSYNC_LATENCY_BOUNDS_S.length + 1).fill(0),
+    fsyncSumS: 0,
+  };
   private fd: number;
   private segmentId: string;
   private bytes: number;
@@ -168,6 +191,8 @@ export class JournalWriter {
     this.bytes = start + 8 + total;
     this.records++;
     this.appendSeq++;
+    this.stats.appends++;
+    this.stats.appendedBytes += 8 + total;
     return this.position;
   }
 
@@ -333,11 +358,20 @@ export class JournalWriter {
   }
 
   private async step(step: WriteStep, segmentId: string, run: () => Promise<void>): Promise<void> {
+    const started = performance.now();
     try {
       await run();
     } catch (e) {
       throw this.fail(step, segmentId, e);
     }
+    if (step === 'fsync') this.countFsync((performance.now() - started) / 1000);
+  }
+
+  private countFsync(seconds: number): void {
+    let i = 0;
+    while (i < FSYNC_LATENCY_BOUNDS_S.length && seconds > FSYNC_LATENCY_BOUNDS_S[i]) i++;
+    this.stats.fsyncCounts[i]++;
+    this.stats.fsyncSumS += seconds;
   }
 
   private tick(): void {
@@ -388,6 +422,7 @@ export class JournalWriter {
     );
     if (this.failed === null) {
       this.failed = { error, segmentId };
+      this.stats.failures++;
       if (this.resuming) return error;
       if (this.opts.onError === undefined) this.log.error(`Journal failed: ${error.message}`);
       else this.opts.onError(error);

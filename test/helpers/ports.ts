@@ -18,11 +18,19 @@ function portIsFree(port: number): Promise<boolean> {
   });
 }
 
-/** A base port P such that P, P+1 and P+2 were free a moment ago. */
+/** A base port P such that P to P+3 were free a moment ago. */
 export async function pickBasePort(): Promise<number> {
   for (let attempt = 0; attempt < 200; attempt++) {
     const base = LOW + Math.floor(Math.random() * (HIGH - LOW));
-    if ((await portIsFree(base)) && (await portIsFree(base + 1)) && (await portIsFree(base + 2))) return base;
+    // P+3 too: a server started through the CLI puts its admin console there by default.
+    if (
+      (await portIsFree(base)) &&
+      (await portIsFree(base + 1)) &&
+      (await portIsFree(base + 2)) &&
+      (await portIsFree(base + 3))
+    ) {
+      return base;
+    }
   }
   throw new Error('no three consecutive free ports found');
 }

@@ -198,6 +198,17 @@ export class ZmtpRouter {
     return this.all.size;
   }
 
+  /** Open connections whose identity has not logged in (handshaking, or strangers). Walks them: for scrapes, not hot paths. */
+  get strangers(): number {
+    let n = 0;
+    for (const c of this.all) if (!(c.routed && this.opts.isLoggedIn(c.clientId))) n++;
+    return n;
+  }
+
+  /** Connections accepted, and refused by the gate, since the start (metrics). */
+  accepted = 0;
+  refusedConnections = 0;
+
   /** `IP:port` of the identity's connection, if it has one. */
   peerOf(clientId: string): string | undefined {
     return this.byId.get(clientId)?.peer;
@@ -326,6 +337,7 @@ export class ZmtpRouter {
     }
     const refusal = this.opts.gate.admit(address);
     if (refusal !== null) {
+      this.refusedConnections++;
       socket.destroy();
       this.opts.log('warn', `${this.opts.name}: refused a connection from ${peer}: ${refusal}`, 'net:admit');
       return;
@@ -340,6 +352,7 @@ export class ZmtpRouter {
       Math.floor(this.opts.sendHighWaterBytes / 2),
     );
     this.all.add(conn);
+    this.accepted++;
     if (this.opts.keepAliveMs > 0) socket.setKeepAlive(true, this.opts.keepAliveMs);
     socket.on('data', (chunk: Buffer) => this.onData(conn, chunk));
     socket.on('error', (err) => this.opts.log('debug', `${this.opts.name}: ${peer}: ${err.message}`));
