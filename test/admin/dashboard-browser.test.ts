@@ -130,6 +130,7 @@ test('the dashboard shows a live session, kicks, saves and downloads a backup', 
   const bobRow = page.locator('#users-table tr[data-user="bob"]');
   await bobRow.getByText('Cube').waitFor();
   await page.locator('#users-table tr[data-user="alice"]').waitFor();
+  await shoot(page, 'users-with-lock-laptop');
 
   // Chat and tasks, as text: the markup in the message is shown, not interpreted.
   await goTo(page, 'chat');
