@@ -191,7 +191,7 @@ export class AdminServer {
         });
       }
     }
-    const text = await this.metrics.registry.metrics();
+    const text = await this.metrics.scrape();
     res.writeHead(200, { ...BASE_HEADERS, 'Content-Type': this.metrics.registry.contentType });
     res.end(text);
   }

@@ -86,6 +86,8 @@ class CountedHistogram extends Histogram<string> {
 
 export interface ConsoleMetrics {
   readonly registry: Registry;
+  /** The text exposition, every value read now. */
+  scrape(): Promise<string>;
   /** Every save's outcome (saves are rare: observed directly). */
   recordSave(result: SaveResult): void;
 }
@@ -245,16 +247,14 @@ export function createMetrics(host: AdminHost, options: { ready: () => boolean }
     help: 'When the newest successful save finished (Unix time)',
     registers: [registry],
   });
-  const backupBytes = new Gauge({
-    name: p + 'backups_bytes',
-    help: 'Bytes of the backup files',
-    registers: [registry],
-  });
-  gauge('backups', 'Backup files in DATA_DIR/backups', [], async (g) => {
-    const list = (await host.store()?.listBackups()) ?? [];
-    g.set(list.length);
-    backupBytes.set(list.reduce((n, b) => n + b.bytes, 0));
-  });
+  // One directory listing per scrape for both gauges (prom-client collects families in parallel).
+  let listing: Promise<readonly { bytes: number }[]> | null = null;
+  const backups = (): Promise<readonly { bytes: number }[]> =>
+    (listing ??= host.store()?.listBackups() ?? Promise.resolve([]));
+  gauge('backups', 'Backup files in DATA_DIR/backups', [], async (g) => g.set((await backups()).length));
+  gauge('backups_bytes', 'Bytes of the backup files', [], async (g) =>
+    g.set((await backups()).reduce((n, b) => n + b.bytes, 0)),
+  );
   gauge('data_dir_free_bytes', 'Free bytes on the data directory file system (as last checked)', [], (g) => {
     const free = host.store()?.disk().freeBytes ?? null;
     if (free !== null) g.set(free);
@@ -262,6 +262,10 @@ export function createMetrics(host: AdminHost, options: { ready: () => boolean }
 
   return {
     registry,
+    async scrape() {
+      listing = null;
+      return registry.metrics();
+    },
     recordSave(result) {
       saves.inc({ reason: saveReasonLabel(result.reason), result: result.ok ? 'ok' : 'failed' });
       if (result.ok) {
