@@ -3,6 +3,7 @@
  * recovery tries them, each decoded fully: file, save time, reason, nodes, users, size, verified
  * (issue 4 §7). Nothing is changed. Exit 0 when the listing was made (damaged files are listed as
  * not verified, with the reason); `verify` is the command whose exit code judges the directory.
+ * Reads without the data-dir lock, so it works beside a running server and on a read-only mount.
  */
 import { localIsoSeconds } from '../store/file-names.js';
 import {
@@ -13,9 +14,12 @@ import {
   imageCheckOf,
   parseDataArgs,
   sessionOptionsOf,
-  withDataDirLock,
+  withoutDataDirLock,
 } from './data-command.js';
-import { inspectDataDir, type FileCheck } from './data-inspect.js';
+import { inspectDataDirStable, type FileCheck } from './data-inspect.js';
+
+const UNSTABLE_NOTE =
+  'warning: the server saved during every attempt to read the directory; the listing may mix two saves (run it again)';
 
 export const BACKUPS_USAGE = 'usage: multiuser-server backups [--data-dir DIR] [--json]\n';
 
@@ -45,14 +49,15 @@ export async function runBackups(argv: readonly string[], io: DataIo): Promise<n
     io.stderr.write(`multiuser-server backups: ${args}\n${BACKUPS_USAGE}`);
     return EXIT_USAGE;
   }
-  return withDataDirLock('backups', args.dataDir, io, { create: false }, async () => {
-    const plan = await inspectDataDir(args.dataDir, {
+  return withoutDataDirLock('backups', args.dataDir, io, async () => {
+    const { plan, stable } = await inspectDataDirStable(args.dataDir, {
       checkAll: true,
       skipJournal: true,
       stderr: io.stderr,
       check: imageCheckOf(sessionOptionsOf(args.config)),
     });
     const rows = plan.files.map((f) => rowOf(f, plan.loaded?.check === f));
+    if (!stable) io.stderr.write(`multiuser-server backups: ${UNSTABLE_NOTE}\n`);
     if (args.flags.has('--json')) {
       io.stdout.write(`${JSON.stringify({ data_dir: args.dataDir, files: rows }, null, 2)}\n`);
       return EXIT_OK;

@@ -1,15 +1,16 @@
 /**
  * Shared plumbing of the data-dir tools `backups`, `restore`, `verify`, `export` and `import`
  * (issue 4 §7): argument parsing with DATA_DIR resolved exactly as the server resolves it
- * (`resolveConfig`: flag > environment > `.env` > `./data`), the data-dir lock (a tool never
- * works on a directory a server holds: exit 3 naming the holder's pid), exit codes, and the
- * session options a journal replay needs (the same bounds the server applies).
+ * (`resolveConfig`: flag > environment > `.env` > `./data`), the data-dir lock (a tool that
+ * writes never works on a directory a server holds: exit 3 naming the holder's pid; the read-only
+ * `backups` and `verify` read without it), exit codes, and the session options a journal replay
+ * needs (the same bounds the server applies).
  */
 import { isAbsolute, resolve } from 'node:path';
 
 import { SessionError } from '../session/errors.js';
 import { Session, type SessionOptions } from '../session/session.js';
-import { acquireDataDirLock, type DataDirLock } from '../store/data-dir-lock.js';
+import { acquireDataDirLock, readDataDirLock, type DataDirLock } from '../store/data-dir-lock.js';
 import { StoreError } from '../store/errors.js';
 import { NODE_STORE_FS, statOrNull } from '../store/fs-port.js';
 import type { ImageCheck } from '../store/snapshot-codec.js';
@@ -143,6 +144,46 @@ export async function withDataDirLock(
     throw err;
   } finally {
     await lock.release();
+  }
+}
+
+/**
+ * Runs a tool that only reads (`backups`, `verify`) WITHOUT the data-dir lock, so it works while
+ * a server runs on the directory and on a read-only mount (taking the lock writes a file). Reading
+ * is safe because the server replaces every file by an atomic rename and only appends to the
+ * journal; `inspectDataDirStable` retries when a save happens during the read. A holder is named
+ * on stderr so the operator knows the result describes a live directory. Errors map as in
+ * `withDataDirLock`.
+ */
+export async function withoutDataDirLock(
+  tool: string,
+  dataDir: string,
+  io: DataIo,
+  body: (live: boolean) => Promise<number>,
+): Promise<number> {
+  const fail = (text: string): number => {
+    io.stderr.write(`multiuser-server ${tool}: ${text}\n`);
+    return EXIT_FAIL;
+  };
+  try {
+    const st = await statOrNull(NODE_STORE_FS, dataDir);
+    if (st === null) return fail(`data directory ${dataDir} does not exist (set --data-dir or DATA_DIR)`);
+    if (!st.isDirectory()) return fail(`${dataDir} is not a directory`);
+    const held = await readDataDirLock(dataDir);
+    if (held !== null) {
+      const who =
+        held.info === null ? 'another process' : `${held.info.purpose} (pid ${held.info.pid} on ${held.info.hostname})`;
+      io.stderr.write(
+        `multiuser-server ${tool}: note: ${dataDir} is in use by ${who}; reading it without the lock (files are replaced atomically)\n`,
+      );
+    }
+    return await body(held !== null);
+  } catch (err) {
+    if (err instanceof StoreError || err instanceof SessionError) return fail(err.message);
+    if (err instanceof Error && 'code' in err && typeof err.code === 'string' && 'syscall' in err) {
+      return fail(`${dataDir}: ${err.message}`);
+    }
+    throw err;
   }
 }
 

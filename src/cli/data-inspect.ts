@@ -14,7 +14,7 @@ import { join } from 'node:path';
 
 import { listBackups } from '../store/backups.js';
 import { describeCause, isUnloadable, StoreError } from '../store/errors.js';
-import { BACKUPS_DIR, JOURNAL_DIR, JOURNAL_SEGMENT_RE, SNAPSHOT_FILE } from '../store/file-names.js';
+import { BACKUPS_DIR, JOURNAL_DIR, JOURNAL_SEGMENT_RE, METADATA_FILE, SNAPSHOT_FILE } from '../store/file-names.js';
 import { NODE_STORE_FS, readdirOrEmpty, statOrNull } from '../store/fs-port.js';
 import { planJournalChain, type SegmentEntry } from '../store/journal-chain.js';
 import type { SegmentHeader } from '../store/journal-format.js';
@@ -322,5 +322,57 @@ async function readQuietly(path: string): Promise<SegmentRead | string> {
     return await readJournalSegment(path, { salvage: true });
   } catch (err) {
     return describeCause(err);
+  }
+}
+
+/** How many times a read that a save interrupted is started again before giving up. */
+export const MAX_INSPECT_ATTEMPTS = 3;
+
+/**
+ * What identifies one saved state of the directory: the snapshot and metadata files (replaced by
+ * rename at each save, so a new save changes their size or mtime) and the names in backups/ and
+ * journal/ (a save rotates the journal, adds a backup and deletes covered segments and old
+ * backups). Appends to the current journal segment do not change it: a reader sees a prefix of
+ * an append-only file, which is a consistent state (at worst a torn last record).
+ */
+async function directoryGeneration(dataDir: string): Promise<string> {
+  const parts: string[] = [];
+  for (const file of [SNAPSHOT_FILE, METADATA_FILE]) {
+    const st = await statOrNull(NODE_STORE_FS, join(dataDir, file));
+    parts.push(st === null ? `${file}:-` : `${file}:${st.size}:${st.mtimeMs}`);
+  }
+  for (const dir of [BACKUPS_DIR, JOURNAL_DIR]) {
+    parts.push(`${dir}:${(await readdirOrEmpty(NODE_STORE_FS, join(dataDir, dir))).sort().join(',')}`);
+  }
+  return parts.join('|');
+}
+
+export interface StablePlan {
+  plan: LoadPlan;
+  /** Reads made (1 when nothing changed during the first). */
+  attempts: number;
+  /** False when a save changed the directory during every attempt: the plan may mix two saves. */
+  stable: boolean;
+}
+
+/**
+ * `inspectDataDir` on a directory a live server may save into while it is read: each file is
+ * opened once and read fully (a file renamed over or deleted after it was opened keeps its
+ * content for the reader), and when the directory's generation differs before and after the read
+ * (a save happened in between, so the snapshot read and the journal listed may belong to
+ * different saves) the whole read starts again, up to MAX_INSPECT_ATTEMPTS times.
+ */
+export async function inspectDataDirStable(
+  dataDir: string,
+  options: InspectOptions,
+  inspect: (dataDir: string, options: InspectOptions) => Promise<LoadPlan> = inspectDataDir,
+): Promise<StablePlan> {
+  for (let attempt = 1; ; attempt++) {
+    const before = await directoryGeneration(dataDir);
+    const plan = await inspect(dataDir, options);
+    const after = await directoryGeneration(dataDir);
+    if (before === after) return { plan, attempts: attempt, stable: true };
+    if (attempt >= MAX_INSPECT_ATTEMPTS) return { plan, attempts: attempt, stable: false };
+    options.stderr.write(`The data directory changed while it was read (a save); reading it again\n`);
   }
 }

@@ -7,6 +7,9 @@
  * Exit 0 when the next start loads a valid file (the snapshot, or when it fails a backup) and the
  * journal is consistent (a torn last record is normal after a crash: WARN, not FAIL); else 1.
  * `--strict` also fails on any damaged file (an old backup) and on replay problems.
+ *
+ * Reads without the data-dir lock (see `withoutDataDirLock`), so it runs beside a live server and
+ * on a read-only mount; a torn last journal record is then usually the record being written.
  */
 import { localIsoSeconds } from '../store/file-names.js';
 import {
@@ -18,9 +21,15 @@ import {
   imageCheckOf,
   parseDataArgs,
   sessionOptionsOf,
-  withDataDirLock,
+  withoutDataDirLock,
 } from './data-command.js';
-import { inspectDataDir, type FileCheck, type LoadPlan, type Verdict } from './data-inspect.js';
+import {
+  inspectDataDirStable,
+  MAX_INSPECT_ATTEMPTS,
+  type FileCheck,
+  type LoadPlan,
+  type Verdict,
+} from './data-inspect.js';
 import { replaySession } from './data-replay.js';
 
 export const VERIFY_USAGE = 'usage: multiuser-server verify [--data-dir DIR] [--strict]\n';
@@ -34,12 +43,15 @@ export async function runVerify(argv: readonly string[], io: DataIo): Promise<nu
     io.stderr.write(`multiuser-server verify: ${args}\n${VERIFY_USAGE}`);
     return EXIT_USAGE;
   }
-  return withDataDirLock('verify', args.dataDir, io, { create: false }, async () => {
+  return withoutDataDirLock('verify', args.dataDir, io, async (live) => {
     const out = (verdict: Verdict | 'INFO', text: string): void => {
       io.stdout.write(`${(verdict === 'INFO' ? verdict : verdict.toUpperCase()).padEnd(5)} ${text}\n`);
     };
     io.stdout.write(`Data directory: ${args.dataDir}\n`);
-    const plan = await inspectDataDir(args.dataDir, {
+    if (live) {
+      out('INFO', 'a server holds this directory: this checks the files as they are now; its journal is still growing');
+    }
+    const { plan, stable } = await inspectDataDirStable(args.dataDir, {
       checkAll: true,
       stderr: io.stderr,
       check: imageCheckOf(sessionOptionsOf(args.config)),
@@ -61,6 +73,12 @@ export async function runVerify(argv: readonly string[], io: DataIo): Promise<nu
       );
     }
     if (!plan.journal.consistent) failures.push('the journal is not consistent (see FAIL lines)');
+    if (!stable) {
+      // A snapshot of one save with the journal of the next would show phantom FAIL or OK lines.
+      failures.unshift(
+        `the server saved during each of ${MAX_INSPECT_ATTEMPTS} attempts to read the directory, so the files read may belong to different saves; run verify again`,
+      );
+    }
 
     if (plan.fatal === null && (plan.loaded !== null || plan.journal.records.length > 0)) {
       const r = replaySession(plan.loaded?.decoded ?? null, plan.journal.records, args.config, io.stderr);
