@@ -34,6 +34,7 @@ import { JournalSink, type JournalSinkStatus } from '../store/journal-sink.js';
 import { JOURNAL_DIR, JOURNAL_RESERVE_FILE } from '../store/file-names.js';
 import { NODE_STORE_FS, statOrNull, type StoreFs } from '../store/fs-port.js';
 import type { JournalFsyncPolicy } from '../store/journal-format.js';
+import { HistoryKeeper } from '../store/history.js';
 import { JournalWriter } from '../store/journal-writer.js';
 import * as msg from '../store/log-messages.js';
 import { loadNewestValid } from '../store/recovery.js';
@@ -53,11 +54,33 @@ export interface PersistenceOptions {
   journalReserveBytes?: number;
   /** `DISK_FREE_WARN` in bytes (default DEFAULT_DISK_FREE_WARN_BYTES; 0 = never warn). */
   diskFreeWarnBytes?: number;
+  /** HISTORY_*: keep journal segments and checkpoints in DATA_DIR/history; null = no history. */
+  history?: PersistenceHistoryOptions | null;
   session: SessionOptions;
   logger: Logger;
   serverVersion: string;
   /** File system (tests inject failures); default the real one. */
   fs?: StoreFs;
+}
+
+export interface PersistenceHistoryOptions {
+  retentionMs: number;
+  maxBytes: number;
+  checkpointIntervalMs: number;
+}
+
+/** The history settings of a configuration (null when HISTORY_RETENTION is 0). */
+export function historyOptionsOf(config: {
+  historyRetentionS: number;
+  historyMaxBytes: number;
+  historyCheckpointIntervalS: number;
+}): PersistenceHistoryOptions | null {
+  if (config.historyRetentionS === 0) return null;
+  return {
+    retentionMs: config.historyRetentionS * 1000,
+    maxBytes: config.historyMaxBytes,
+    checkpointIntervalMs: config.historyCheckpointIntervalS * 1000,
+  };
 }
 
 /** Least time between two snapshots requested because the journal failed (non-`always` policies). */
@@ -122,7 +145,15 @@ export class Persistence {
       log.info(msg.logDataDir(dataDir, opts.journalFsync, opts.maxBackups));
       // Every file is checked as network input, whatever it claims to be: a refused one goes to corrupt/.
       const check = (image: SessionImage): string | null => Session.checkImage(image, opts.session);
-      const recovered = await loadNewestValid(dataDir, log, { fs, check });
+      const history =
+        opts.history === null || opts.history === undefined
+          ? null
+          : new HistoryKeeper({ dataDir, ...opts.history, log, fs });
+      const recovered = await loadNewestValid(dataDir, log, { fs, check, keepHistory: history !== null });
+      // The loaded snapshot is the base of everything the journal adds from here: a checkpoint.
+      if (history !== null && recovered.source !== null) {
+        await history.checkpoint(join(dataDir, recovered.source.file), recovered.source.snapshotId);
+      }
       let session: Session;
       if (recovered.image === null) {
         session = new Session(opts.session);
@@ -168,6 +199,7 @@ export class Persistence {
         serverVersion: opts.serverVersion,
         onError: (e) => persistence.sink?.journalFailed(e),
         onNoSpace: () => reserve.release(),
+        historyDataDir: history === null ? null : dataDir,
       });
       const sink = new JournalSink({
         journal,
@@ -180,7 +212,7 @@ export class Persistence {
       persistence.sink = sink;
       // Locks of users who are gone go back to COMMON, journaled like any accepted change.
       for (const e of session.finishRecovery()) {
-        if (e.type === 'persist') journal.append(encodeMutationParts(e.mutation));
+        if (e.type === 'persist') journal.append(encodeMutationParts(e.mutation, { atMs: Date.now() }));
         else if (e.type === 'log') log.log(e.level, e.message);
       }
       await journal.waitDurable();
@@ -204,6 +236,10 @@ export class Persistence {
         space: { lastFreeBytes: () => disk.status.freeBytes, keepBytes: () => reserve.releasedBytes },
         onCapture: (id) => sink.snapshotCaptured(id),
         onSaved: (id, ok) => sink.snapshotSaved(id, ok),
+        afterDurable:
+          history === null
+            ? undefined
+            : (path, id) => history.afterSave(path, id).catch((e: unknown) => log.warn(`History: ${describeCause(e)}`)),
       });
       const p = new Persistence(session, dataDir, journal, sink, disk, writer, lock, opts, captured, reserving);
       persistence.current = p;

@@ -13,7 +13,7 @@ import { SessionServer } from '../net/session-server.js';
 import { REPLICATION_VERSION } from '../protocol/constants.js';
 import { StoreError } from '../store/errors.js';
 import { ConfigError, resolveConfig, usesDefaultAdminPassword, type Config, type ResolvedConfig } from './config.js';
-import { Persistence, SAVE_REASON_MANUAL } from './persistence.js';
+import { historyOptionsOf, Persistence, SAVE_REASON_MANUAL } from './persistence.js';
 import { createServerLogger, type ServerLogger } from './server-logger.js';
 import { sessionOptionsOf } from './session-options.js';
 import { startShell } from './shell.js';
@@ -108,6 +108,7 @@ async function openPersistence(config: Config, logger: ServerLogger, cwd: string
       maxBackups: config.maxBackups,
       journalFsync: config.journalFsync,
       journalReserveBytes: config.journalReserveBytes,
+      history: historyOptionsOf(config),
       diskFreeWarnBytes: config.diskFreeWarnBytes,
       session: sessionOptionsOf(config),
       logger,

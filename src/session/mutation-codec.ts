@@ -34,7 +34,17 @@ import { pyJsonDumps } from './py-json.js';
 /** Format version of a record (`'v'`); a reader refuses versions it does not know. */
 export const MUTATION_FORMAT_VERSION = 1n;
 
-function recordOf(m: Mutation): PyDict {
+/**
+ * When and by whom a change was accepted: history's `'at'` (int, ms since the epoch) and `'by'`
+ * (str, the user whose message it was) keys. Optional: readers that predate history ignore them,
+ * and a record without them (older journals, server-made changes) lists without a user.
+ */
+export interface RecordStamp {
+  atMs: number;
+  by?: string | undefined;
+}
+
+function recordOf(m: Mutation, stamp?: RecordStamp): PyDict {
   const d = new PyDict();
   d.setStr('v', MUTATION_FORMAT_VERSION);
   d.setStr('t', m.type);
@@ -78,17 +88,21 @@ function recordOf(m: Mutation): PyDict {
       d.setStr('remove', [...m.remove]);
       break;
   }
+  if (stamp !== undefined) {
+    d.setStr('at', BigInt(Math.trunc(stamp.atMs)));
+    if (stamp.by !== undefined) d.setStr('by', stamp.by);
+  }
   return d;
 }
 
 /** The record bytes of a mutation (one copy of node data / delta bytes). */
-export function encodeMutation(m: Mutation): Buffer {
-  return encodePickle(recordOf(m));
+export function encodeMutation(m: Mutation, stamp?: RecordStamp): Buffer {
+  return encodePickle(recordOf(m, stamp));
 }
 
 /** The record bytes as parts whose large bytes values are the mutation's own buffers (zero copy). */
-export function encodeMutationParts(m: Mutation): Buffer[] {
-  return encodePickleParts(recordOf(m));
+export function encodeMutationParts(m: Mutation, stamp?: RecordStamp): Buffer[] {
+  return encodePickleParts(recordOf(m, stamp));
 }
 
 const corrupt = (why: string, cause?: unknown): Error =>
@@ -205,6 +219,18 @@ function decodeFields(d: PyDict, limits: SessionLimits): Mutation {
  * Bytes values are views of `buf`: keep `buf` unmodified while the mutation lives.
  */
 export function decodeMutation(buf: Uint8Array, limits?: Partial<SessionLimits>): Mutation {
+  return decodeJournalRecord(buf, limits).mutation;
+}
+
+/** A decoded record with its stamp (null fields when the record carries none). */
+export interface JournalRecord {
+  mutation: Mutation;
+  atMs: number | null;
+  by: string | null;
+}
+
+/** `decodeMutation` plus the record's stamp (`'at'`, `'by'`); same errors. */
+export function decodeJournalRecord(buf: Uint8Array, limits?: Partial<SessionLimits>): JournalRecord {
   const resolved = resolveSessionLimits(limits);
   let value: PyValue;
   try {
@@ -214,8 +240,14 @@ export function decodeMutation(buf: Uint8Array, limits?: Partial<SessionLimits>)
   }
   if (!(value instanceof PyDict)) throw corrupt('not a dict');
   if (value.get('v') !== MUTATION_FORMAT_VERSION) throw corrupt("unknown format version 'v'");
+  const at = value.get('at');
+  const by = value.get('by');
   try {
-    return decodeFields(value, resolved);
+    return {
+      mutation: decodeFields(value, resolved),
+      atMs: typeof at === 'bigint' ? Number(at) : null,
+      by: typeof by === 'string' ? by : null,
+    };
   } catch (err) {
     if ((err as { code?: unknown }).code === 'SESSION_MUTATION_CORRUPT') throw err;
     throw corrupt(`a field does not decode (${String((err as { code?: unknown }).code)})`, err);

@@ -69,6 +69,8 @@ export interface SnapshotWriterOptions {
   onCapture?: (snapshotId: string) => void;
   /** A save that passed its capture step ended. */
   onSaved?: (snapshotId: string, ok: boolean) => void;
+  /** After a durable save, before it is reported (history's checkpoint and retention; must not throw). */
+  afterDurable?: (snapshotPath: string, snapshotId: string) => Promise<void>;
 }
 
 export interface SnapshotSpaceRule {
@@ -276,6 +278,7 @@ export class SnapshotWriter {
     if (rawBytes > 0) this.compressionRatio = bytes / rawBytes;
 
     if (journal) await journal.dropBefore(meta.snapshotId);
+    if (this.opts.afterDurable !== undefined) await this.opts.afterDurable(snapshotPath, meta.snapshotId);
 
     let backup: string | null = null;
     const maxBackups = this.opts.maxBackups ?? DEFAULT_MAX_BACKUPS;
