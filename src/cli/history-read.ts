@@ -9,6 +9,7 @@
  * journal segment is only appended to).
  */
 import { PyDict } from '../pickle/value.js';
+import { OWNER_COMMON } from '../protocol/constants.js';
 import { decodePlainPickle } from '../protocol/plain-pickle.js';
 import { SessionError } from '../session/errors.js';
 import { decodeJournalRecord } from '../session/mutation-codec.js';
@@ -186,10 +187,21 @@ export class HistoryReader {
     const n = Number(m[2]);
     let count = 0;
     let lastAtMs: number | null = null;
-    for await (const rec of readSegmentRecords(s, { onBreak: (b) => this.noteBreak(b) })) {
+    let broke: SegmentBreak | null = null;
+    for await (const rec of readSegmentRecords(s, { onBreak: (b) => (broke = b) })) {
       if (rec.index >= n) return this.moment(s, n - 1, lastAtMs);
       count = rec.index;
       lastAtMs = this.stampOf(rec.payload) ?? lastAtMs;
+    }
+    // The moment before the first damaged record is still a moment of history.
+    if (broke !== null && n === count + 1) return this.moment(s, count, lastAtMs);
+    const b = broke as SegmentBreak | null;
+    if (b !== null) {
+      this.noteBreak(b);
+      throw new HistoryGapError(
+        `${describeBreak(b)}: change ${change} is past it; the last moment before the damage is ` +
+          `--before ${segmentKey(s)}:${count + 1}`,
+      );
     }
     throw new HistoryGapError(`no change ${change}: ${s.file} holds ${count} readable change(s)`);
   }
@@ -211,6 +223,13 @@ export class HistoryReader {
       const made = Session.fromImage(decoded.image, this.sessionOptions);
       session = made.session;
       collect(made.effects);
+      // Loading a file releases every lock (a restart has nobody connected); the moment had them.
+      const owners = new Map<string, string[]>();
+      for (const n of decoded.image.nodes) {
+        if (n.owner === OWNER_COMMON) continue;
+        owners.set(n.owner, [...(owners.get(n.owner) ?? []), n.uuid]);
+      }
+      for (const [owner, uuids] of owners) collect(session.applyMutation({ type: 'owner', uuids, owner }));
     }
     let replayed = 0;
     for (const step of plan.steps) {
