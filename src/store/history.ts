@@ -25,8 +25,15 @@ import { copyFileAtomic, fsyncDir } from './atomic-write.js';
 import { describeCause, StoreError } from './errors.js';
 import { CHECKPOINT_NAME_RE, HISTORY_DIR, JOURNAL_DIR, localIsoSeconds } from './file-names.js';
 import { isErrno, NODE_STORE_FS, readdirOrEmpty, type StoreFs } from './fs-port.js';
-import type { SegmentHeader } from './journal-format.js';
-import { readSegmentHeader } from './journal-reader.js';
+import {
+  JOURNAL_FORMAT_VERSION,
+  JOURNAL_MAGIC,
+  MAX_HEADER_BYTES,
+  parseSegmentHeader,
+  RECORD_HEADER_BYTES,
+  recordCrcMatches,
+  type SegmentHeader,
+} from './journal-format.js';
 import type { StoreLogger } from './logger.js';
 
 /** Default HISTORY_RETENTION: a working week plus a weekend, to undo Friday's mistake on Monday. */
@@ -98,13 +105,12 @@ export async function listHistory(
         let header: SegmentHeader | null = null;
         let error: string | null = null;
         let bytes = 0;
-        try {
-          const h = await readSegmentHeader(path, { fs: fsys });
+        const h = await readHeaderOnly(fsys, path);
+        if (h === null) continue;
+        if (typeof h === 'string') error = h;
+        else {
           header = h.header;
           bytes = h.fileBytes;
-        } catch (e) {
-          if (!(e instanceof StoreError) || e.code === 'STORE_NOT_FOUND') continue;
-          error = e.message;
         }
         let createdAtMs = header?.createdAtMs ?? 0;
         if (header === null) {
@@ -131,6 +137,56 @@ export async function listHistory(
   segments.sort((a, b) => a.createdAtMs - b.createdAtMs || (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
   checkpoints.sort((a, b) => a.timeMs - b.timeMs);
   return { segments, checkpoints };
+}
+
+/**
+ * A segment's header from one small read (journal-reader.ts reads a 4 MiB window, which for a
+ * listing of many segments would read most of each). Null when the file is gone; the reason
+ * when the header is damaged.
+ */
+async function readHeaderOnly(
+  fsys: StoreFs,
+  path: string,
+): Promise<{ header: SegmentHeader; fileBytes: number } | string | null> {
+  let handle;
+  try {
+    handle = await fsys.open(path, 'r');
+  } catch (e) {
+    if (isErrno(e, 'ENOENT')) return null;
+    return describeCause(e);
+  }
+  try {
+    const fileBytes = (await handle.stat()).size;
+    const want = Math.min(fileBytes, JOURNAL_MAGIC.length + RECORD_HEADER_BYTES + MAX_HEADER_BYTES);
+    const buf = Buffer.alloc(want);
+    let off = 0;
+    while (off < want) {
+      const n = await handle.read(buf, off, want - off, off);
+      if (n === 0) break;
+      off += n;
+    }
+    if (off < JOURNAL_MAGIC.length || !buf.subarray(0, JOURNAL_MAGIC.length).equals(JOURNAL_MAGIC)) {
+      return 'not a journal segment (bad magic)';
+    }
+    const at = JOURNAL_MAGIC.length;
+    if (off < at + RECORD_HEADER_BYTES) return 'segment header is damaged (short-header)';
+    const len = buf.readUInt32LE(at);
+    const end = at + RECORD_HEADER_BYTES + len;
+    if (len > MAX_HEADER_BYTES || end > off) return 'segment header is damaged (short-payload)';
+    const payload = buf.subarray(at + RECORD_HEADER_BYTES, end);
+    if (!recordCrcMatches(buf.subarray(at, at + RECORD_HEADER_BYTES), payload)) {
+      return 'segment header is damaged (bad-crc)';
+    }
+    const header = parseSegmentHeader(payload);
+    if (header === null) return 'segment header is not valid';
+    if (header.formatVersion !== JOURNAL_FORMAT_VERSION)
+      return `journal format ${header.formatVersion} is not supported`;
+    return { header, fileBytes };
+  } catch (e) {
+    return describeCause(e);
+  } finally {
+    await handle.close().catch(() => undefined);
+  }
 }
 
 /** One generation dropped by retention. */
