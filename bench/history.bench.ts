@@ -240,10 +240,40 @@ async function overheadPart(): Promise<void> {
       plain.push(run(false, `p${r}`));
     }
   }
+  // The stamp alone (encode with and without it, no apply, no write): what history adds per Commit.
+  const encodeOnly = (stamp: boolean): number => {
+    const m: Mutation = {
+      type: 'commit',
+      uuid: COMMIT_TARGET,
+      deps: [],
+      depsBytes: EMPTY_DEPS,
+      deltaBytes: Buffer.alloc(200, 7),
+    };
+    const t0 = process.hrtime.bigint();
+    for (let i = 0; i < n * 10; i++) {
+      if (stamp) encodeMutationParts(m, { atMs: Date.now(), by: 'alice' });
+      else encodeMutationParts(m);
+    }
+    return Number(process.hrtime.bigint() - t0) / 1000 / (n * 10);
+  };
+  const encPlain: number[] = [];
+  const encStamped: number[] = [];
+  for (let r = 0; r < rounds * 2 + 1; r++) {
+    if (r % 2 === 0) {
+      encPlain.push(encodeOnly(false));
+      encStamped.push(encodeOnly(true));
+    } else {
+      encStamped.push(encodeOnly(true));
+      encPlain.push(encodeOnly(false));
+    }
+  }
   report({
     bench: 'history',
     part: 'overhead',
     commits: n,
+    encode_us: Number(median(encPlain).toFixed(3)),
+    encode_stamped_us: Number(median(encStamped).toFixed(3)),
+    stamp_added_us_per_commit: Number((median(encStamped) - median(encPlain)).toFixed(3)),
     without_history_us_per_commit: Number(median(plain).toFixed(2)),
     with_history_us_per_commit: Number(median(stamped).toFixed(2)),
     overhead_percent: Number(((median(stamped.map((s, i) => s / plain[i])) - 1) * 100).toFixed(1)),

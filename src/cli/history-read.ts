@@ -12,7 +12,7 @@ import { PyDict } from '../pickle/value.js';
 import { OWNER_COMMON } from '../protocol/constants.js';
 import { decodePlainPickle } from '../protocol/plain-pickle.js';
 import { SessionError } from '../session/errors.js';
-import { decodeJournalRecord } from '../session/mutation-codec.js';
+import { decodeJournalRecord, peekRecordTime } from '../session/mutation-codec.js';
 import type { Mutation } from '../session/mutation.js';
 import type { SessionImage } from '../session/session-image.js';
 import { Session, type SessionOptions } from '../session/session.js';
@@ -134,7 +134,12 @@ export class HistoryReader {
         continue;
       }
       const key = segmentKey(s);
+      const skipping = sinceMs !== null && s.createdAtMs < sinceMs;
       for await (const rec of readSegmentRecords(s, { onBreak: (b) => this.noteBreak(b) })) {
+        if (skipping) {
+          const at = peekRecordTime(rec.payload, this.sessionOptions.limits);
+          if (at !== null && at < sinceMs) continue;
+        }
         const entry = this.entryOf(`${key}:${rec.index}`, rec.payload);
         if (entry === null) continue;
         if (entry.atMs !== null && sinceMs !== null && entry.atMs < sinceMs) continue;
@@ -278,11 +283,7 @@ export class HistoryReader {
   }
 
   private stampOf(payload: Uint8Array): number | null {
-    try {
-      return decodeJournalRecord(payload, this.sessionOptions.limits).atMs;
-    } catch {
-      return null;
-    }
+    return peekRecordTime(payload, this.sessionOptions.limits);
   }
 
   private entryOf(change: string, payload: Uint8Array): HistoryEntry | null {

@@ -222,6 +222,21 @@ export function decodeMutation(buf: Uint8Array, limits?: Partial<SessionLimits>)
   return decodeJournalRecord(buf, limits).mutation;
 }
 
+/**
+ * Only the record's `'at'` stamp (null when it has none or does not decode): the pickle is read
+ * but the mutation's fields are not checked, so skipping records by time costs a fraction of a
+ * full decode. Never throws.
+ */
+export function peekRecordTime(buf: Uint8Array, limits?: Partial<SessionLimits>): number | null {
+  try {
+    const value = decodePlainPickle(buf, 0, resolveSessionLimits(limits).pickle);
+    const at = value instanceof PyDict ? value.get('at') : undefined;
+    return typeof at === 'bigint' ? Number(at) : null;
+  } catch {
+    return null;
+  }
+}
+
 /** A decoded record with its stamp (null fields when the record carries none). */
 export interface JournalRecord {
   mutation: Mutation;
