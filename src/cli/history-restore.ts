@@ -141,7 +141,9 @@ export async function runRestoreAt(argv: readonly string[], io: DataIo): Promise
       snapshotId: meta.snapshotId,
       formatVersion: meta.formatVersion,
     });
-    const keeper = new HistoryKeeper({ dataDir, ...history, log: SILENT_STORE_LOGGER });
+    const warn = (text: string): void => void io.stderr.write(`multiuser-server restore: warning: ${text}\n`);
+    const log = { ...SILENT_STORE_LOGGER, warn, error: warn };
+    const keeper = new HistoryKeeper({ dataDir, ...history, log });
     const cp = await keeper.checkpoint(target, meta.snapshotId);
     // The restored session's own stretch of the timeline starts now, not at the next start.
     await NODE_STORE_FS.mkdir(join(dataDir, JOURNAL_DIR)).catch(() => undefined);
@@ -153,7 +155,8 @@ export async function runRestoreAt(argv: readonly string[], io: DataIo): Promise
     });
     await journal.close();
     say(
-      `Kept it as history checkpoint ${cp ?? '(already there)'}; the session before the restore stays in history ` +
+      `${cp === null ? 'No history checkpoint kept for it (see the warning)' : `Kept it as history checkpoint ${cp}`}; ` +
+        'the session before the restore stays in history ' +
         '(undo with another restore). Next start loads the restored session.',
     );
     return EXIT_OK;

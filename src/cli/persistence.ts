@@ -121,7 +121,7 @@ export class Persistence {
     private readonly journal: JournalWriter,
     private readonly sink: JournalSink,
     private readonly disk: DiskSpaceMonitor,
-    private readonly writer: SnapshotWriter,
+    readonly writer: SnapshotWriter,
     private readonly lock: DataDirLock,
     private readonly opts: PersistenceOptions,
     /** Counters captured by saves whose outcome is not handled yet, oldest first (saves run one at a time). */
@@ -174,12 +174,19 @@ export class Persistence {
       const reserving = reserve.allocate().then((reserved) => {
         if (reserved > 0) log.info(`Journal reserve: ${formatSpace(reserved)} held in ${JOURNAL_RESERVE_FILE}`);
       });
+      // Declared before the disk monitor: its first check runs before the rest exists.
+      const persistence: { current: Persistence | null; sink: JournalSink | null } = { current: null, sink: null };
       const disk = new DiskSpaceMonitor({
         dataDir,
         warnBelowBytes: opts.diskFreeWarnBytes ?? DEFAULT_DISK_FREE_WARN_BYTES,
         fs,
         log,
         onCheck: async (s) => {
+          // History is the first to give way on a filling disk, before snapshots and the journal.
+          const wanted = Math.max(s.warnBelowBytes, persistence.current?.writer.spaceNeededBytes ?? 0);
+          if (history !== null && s.freeBytes !== null && s.freeBytes < wanted) {
+            await history.relieve(wanted - s.freeBytes);
+          }
           // The reserve comes back once the disk has room for it twice over.
           if (s.freeBytes !== null) await reserve.refill(s.freeBytes, reserve.releasedBytes);
           await persistence.current?.checkJournalPresent();
@@ -188,7 +195,6 @@ export class Persistence {
       await disk.check();
 
       const captured: number[] = [];
-      const persistence: { current: Persistence | null; sink: JournalSink | null } = { current: null, sink: null };
       journal = JournalWriter.open({
         dir: join(dataDir, JOURNAL_DIR),
         follows: recovered.journal.follows,
@@ -314,6 +320,10 @@ export class Persistence {
     this.disk.stop();
     let ok = true;
     await this.writer.idle();
+    // On a full disk, history makes room for the final save first; the second check measures
+    // what that freed (a save reads the last measured free space).
+    await this.disk.check();
+    await this.disk.check();
     if (this.dirty || this.session.nodeCount > 0) ok = (await this.save(SAVE_REASON_SHUTDOWN)).ok;
     else this.opts.logger.info(msg.LOG_SHUTDOWN_SAVE_SKIPPED);
     await this.writer.idle();

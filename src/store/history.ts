@@ -349,10 +349,47 @@ export class HistoryKeeper {
     await this.prune();
   }
 
+  /**
+   * The disk is low (free space under DISK_FREE_WARN): history gives way before snapshots and
+   * the journal do. Whole generations go, oldest first — the newest too, if need be — until
+   * about `neededBytes` are freed. Logged like retention.
+   */
+  async relieve(neededBytes: number): Promise<RetentionDrop[]> {
+    if (neededBytes <= 0) return [];
+    const listing = await listHistory(this.opts.dataDir, { fs: this.fsys });
+    let total = 0;
+    for (const f of [...listing.segments, ...listing.checkpoints]) total += f.bytes;
+    if (total === 0) return [];
+    const drops = planHistoryRetention(listing, this.now(), this.opts.retentionMs, Math.max(0, total - neededBytes));
+    let left = total;
+    for (const d of drops) left -= d.bytes;
+    if (left > total - neededBytes) {
+      // Over the bound with only the newest generation left: it goes too.
+      const all = [...listing.checkpoints.map((c) => c.file), ...listing.segments.map((x) => x.file)];
+      const dropped = new Set(drops.flatMap((d) => d.files));
+      const rest = all.filter((f) => !dropped.has(f));
+      if (rest.length > 0) {
+        const pkl = rest.filter((f) => f.endsWith('.pkl'));
+        drops.push({
+          files: rest,
+          checkpoint: pkl.length === 0 ? null : pkl.join(', '),
+          segments: rest.length - pkl.length,
+          bytes: left,
+          untilMs: this.now(),
+          reason: 'size',
+        });
+      }
+    }
+    return this.apply(drops, 'the disk is low on free space (below DISK_FREE_WARN)');
+  }
+
   /** Applies retention (logged, one line per generation dropped). Returns what was dropped. */
   async prune(): Promise<RetentionDrop[]> {
     const listing = await listHistory(this.opts.dataDir, { fs: this.fsys });
-    const drops = planHistoryRetention(listing, this.now(), this.opts.retentionMs, this.opts.maxBytes);
+    return this.apply(planHistoryRetention(listing, this.now(), this.opts.retentionMs, this.opts.maxBytes), null);
+  }
+
+  private async apply(drops: RetentionDrop[], forced: string | null): Promise<RetentionDrop[]> {
     for (const d of drops) {
       for (const f of d.files) {
         await this.fsys.unlink(join(this.opts.dataDir, f)).catch((e: unknown) => {
@@ -360,9 +397,10 @@ export class HistoryKeeper {
         });
       }
       const why =
-        d.reason === 'retention'
+        forced ??
+        (d.reason === 'retention'
           ? 'older than HISTORY_RETENTION'
-          : `history/ is over HISTORY_MAX_BYTES (${this.opts.maxBytes} bytes)`;
+          : `history/ is over HISTORY_MAX_BYTES (${this.opts.maxBytes} bytes)`);
       this.opts.log.info(
         `History: dropped ${d.checkpoint === null ? 'no checkpoint' : d.checkpoint} and ${d.segments} journal segment(s) ` +
           `(${d.bytes} bytes), the moments before ${localIsoSeconds(d.untilMs)}: ${why}`,

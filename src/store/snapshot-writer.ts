@@ -144,6 +144,11 @@ export class SnapshotWriter {
     );
   }
 
+  /** Free bytes the next save will ask for (0 before the first save measured a snapshot). */
+  get spaceNeededBytes(): number {
+    return this.lastSnapshotBytes > 0 ? this.neededBytes(this.lastSnapshotBytes) : 0;
+  }
+
   /** Whether a save is running. */
   get saving(): boolean {
     return this.running !== null;

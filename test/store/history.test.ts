@@ -4,7 +4,7 @@
  * recovery at start still replays only the journal after the current snapshot.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, readdirSync } from 'node:fs';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, test } from 'node:test';
 
@@ -168,7 +168,6 @@ describe('HistoryKeeper with the journal and snapshot writers', () => {
     cleanups.push(cleanup);
     mkdirSync(join(dir, 'history'));
     const log = collectingLogger();
-    const { writeFileSync } = await import('node:fs');
     writeFileSync(join(dir, 'history', '20250112T100000000Z-aaaaaaaa.pkl'), Buffer.alloc(5000));
     writeFileSync(join(dir, 'history', '20250112T110000000Z-bbbbbbbb.pkl'), Buffer.alloc(5000));
     const keeper = new HistoryKeeper({
@@ -186,5 +185,26 @@ describe('HistoryKeeper with the journal and snapshot writers', () => {
       log.messages('info').join('\n'),
       /History: dropped history\/20250112T100000000Z-aaaaaaaa\.pkl .*HISTORY_MAX_BYTES/,
     );
+  });
+
+  test('a disk low on space empties history, the newest generation too, before snapshots fail', async () => {
+    const { dir, cleanup } = makeTempDir('history-');
+    cleanups.push(cleanup);
+    mkdirSync(join(dir, 'history'));
+    const log = collectingLogger();
+    writeFileSync(join(dir, 'history', '20250112T100000000Z-aaaaaaaa.pkl'), Buffer.alloc(5000));
+    writeFileSync(join(dir, 'history', '20250112T110000000Z-bbbbbbbb.pkl'), Buffer.alloc(5000));
+    const keeper = new HistoryKeeper({
+      dataDir: dir,
+      retentionMs: 1000 * H,
+      maxBytes: 1e12,
+      checkpointIntervalMs: H,
+      log,
+      now: () => Date.UTC(2025, 0, 12, 12),
+    });
+    assert.deepEqual(await keeper.relieve(0), []);
+    await keeper.relieve(6000);
+    assert.deepEqual(readdirSync(join(dir, 'history')), []);
+    assert.match(log.messages('info').join('\n'), /History: dropped .* the disk is low on free space/);
   });
 });
