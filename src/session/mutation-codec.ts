@@ -35,7 +35,7 @@ import { pyJsonDumps } from './py-json.js';
 export const MUTATION_FORMAT_VERSION = 1n;
 
 /**
- * When and by whom a change was accepted: history's `'at'` (int, ms since the epoch) and `'by'`
+ * When and by whom a change was accepted: history's `'at'` (ms since the epoch, a float) and `'by'`
  * (str, the user whose message it was) keys. Optional: readers that predate history ignore them,
  * and a record without them (older journals, server-made changes) lists without a user.
  */
@@ -89,7 +89,9 @@ function recordOf(m: Mutation, stamp?: RecordStamp): PyDict {
       break;
   }
   if (stamp !== undefined) {
-    d.setStr('at', BigInt(Math.trunc(stamp.atMs)));
+    // A float of whole milliseconds (exact below 2^53): encoding it is a fixed 9 bytes, where an
+    // int this size takes the pickler's slower long path on every journaled change.
+    d.setStr('at', Math.trunc(stamp.atMs));
     if (stamp.by !== undefined) d.setStr('by', stamp.by);
   }
   return d;
@@ -231,7 +233,7 @@ export function peekRecordTime(buf: Uint8Array, limits?: Partial<SessionLimits>)
   try {
     const value = decodePlainPickle(buf, 0, resolveSessionLimits(limits).pickle);
     const at = value instanceof PyDict ? value.get('at') : undefined;
-    return typeof at === 'bigint' ? Number(at) : null;
+    return typeof at === 'number' && Number.isFinite(at) ? at : typeof at === 'bigint' ? Number(at) : null;
   } catch {
     return null;
   }
@@ -260,7 +262,7 @@ export function decodeJournalRecord(buf: Uint8Array, limits?: Partial<SessionLim
   try {
     return {
       mutation: decodeFields(value, resolved),
-      atMs: typeof at === 'bigint' ? Number(at) : null,
+      atMs: typeof at === 'number' && Number.isFinite(at) ? at : typeof at === 'bigint' ? Number(at) : null,
       by: typeof by === 'string' ? by : null,
     };
   } catch (err) {
