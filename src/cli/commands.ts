@@ -9,6 +9,7 @@ import type { DataIo } from './data-command.js';
 import { BACKUPS_USAGE, runBackups } from './data-backups.js';
 import { EXPORT_USAGE, runExport } from './data-export.js';
 import { IMPORT_USAGE, runImport } from './data-import.js';
+import { HISTORY_USAGE, runHistory } from './history-command.js';
 import { RESTORE_USAGE, runRestore } from './data-restore.js';
 import { runVerify, VERIFY_USAGE } from './data-verify.js';
 import { HEALTH_USAGE, healthMain } from './health.js';
@@ -99,16 +100,28 @@ ${DATA_TOOLS_NOTE}`,
     usage: RESTORE_USAGE,
     about: `
 Makes BACKUP (a name in backups/ or a path) the snapshot; the current session is kept as a new
-backup and its journal moved to corrupt/.
+backup and its journal moved to corrupt/. With --at TIME or --before CHANGE: makes that moment of
+history the session (the current one is kept as a backup and stays in history).
 ${DATA_TOOLS_NOTE}`,
     run: (args) => runRestore(args, dataIo()),
   },
   export: {
     usage: EXPORT_USAGE,
     about: `
-Writes what the next start would load as an add-on session file (Load session save).
+Writes what the next start would load as an add-on session file (Load session save); with
+--at TIME or --before CHANGE, that moment of history (also while the server runs).
 ${DATA_TOOLS_NOTE}`,
     run: (args) => runExport(args, dataIo()),
+  },
+  history: {
+    usage: HISTORY_USAGE,
+    about: `
+Lists every change kept in history (time, change id, user, kind, node, type, name), oldest first,
+a page at a time; \`history diff T1 T2\` lists the nodes added, removed and changed between two
+moments. Times: ISO 8601 (local unless Z or an offset), 'now', or relative ('-15m', '-2h', '-3d').
+Read-only: also works while the server runs (docs/history.md).
+`,
+    run: (args) => runHistory(args, dataIo()),
   },
   import: {
     usage: IMPORT_USAGE,
@@ -142,6 +155,7 @@ ${DATA_TOOLS_NOTE}  backups   the snapshot and every backup: time, reason, nodes
             kept as a new backup and its journal moved to corrupt/
   export    write what the next start would load as an add-on session file (Load session save)
   import    seed DATA_DIR from a session saved in Blender (Save session data)
+  history   who changed what and when; restore --at / export --at a moment (docs/history.md)
 `;
 
 const HELP_FLAGS = new Set(['--help', '-h']);

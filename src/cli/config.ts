@@ -6,6 +6,11 @@
  * (`-p`, `-apwd`, `-spwd`, `-t`, `-l`, `-lf`).
  */
 import { DEFAULT_DISK_FREE_WARN_BYTES } from '../store/disk-space.js';
+import {
+  DEFAULT_HISTORY_CHECKPOINT_INTERVAL_S,
+  DEFAULT_HISTORY_MAX_BYTES,
+  DEFAULT_HISTORY_RETENTION_S,
+} from '../store/history.js';
 import { DEFAULT_JOURNAL_RESERVE_BYTES } from '../store/journal-reserve.js';
 import { DEFAULT_JOURNAL_FSYNC, parseJournalFsync, type JournalFsyncPolicy } from '../store/journal-format.js';
 import { ConfigError } from './config-error.js';
@@ -43,6 +48,12 @@ export interface Config {
   readonly journalReserveBytes: number;
   /** `--disk-free-warn`, DISK_FREE_WARN (bytes): a WARN line when free space in DATA_DIR falls below this; 0 = never. */
   readonly diskFreeWarnBytes: number;
+  /** `--history-retention`, HISTORY_RETENTION (s; accepts `7d`, `12h`, `30m`): how long journal history is kept; 0 = no history. */
+  readonly historyRetentionS: number;
+  /** `--history-max-bytes`, HISTORY_MAX_BYTES: bound on DATA_DIR/history (the oldest generations go first). */
+  readonly historyMaxBytes: number;
+  /** `--history-checkpoint-interval`, HISTORY_CHECKPOINT_INTERVAL (s; accepts `1h`): least time between two history checkpoints. */
+  readonly historyCheckpointIntervalS: number;
   /** `--send-queue-max-messages`, SEND_QUEUE_MAX_MESSAGES: per client and socket, before it is dropped as too slow. */
   readonly sendQueueMaxMessages: number;
   /** `--send-queue-max-bytes`, SEND_QUEUE_MAX_BYTES: per client and socket, before it is dropped as too slow. */
@@ -125,6 +136,9 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
   journalFsync: DEFAULT_JOURNAL_FSYNC,
   journalReserveBytes: DEFAULT_JOURNAL_RESERVE_BYTES,
   diskFreeWarnBytes: DEFAULT_DISK_FREE_WARN_BYTES,
+  historyRetentionS: DEFAULT_HISTORY_RETENTION_S,
+  historyMaxBytes: DEFAULT_HISTORY_MAX_BYTES,
+  historyCheckpointIntervalS: DEFAULT_HISTORY_CHECKPOINT_INTERVAL_S,
   sendQueueMaxMessages: 10_000,
   sendQueueMaxBytes: 256 * 1024 * 1024,
   maxFrameBytes: 1024 * 1024 * 1024,
@@ -278,6 +292,9 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
   { key: 'journalFsync', env: 'JOURNAL_FSYNC', flags: ['--journal-fsync'], emptyIsValue: false, parse: parseFsync },
   limitSpec('journalReserveBytes', 'JOURNAL_RESERVE', 0, 2 ** 40, 'the journal reserve (bytes)'),
   limitSpec('diskFreeWarnBytes', 'DISK_FREE_WARN', 0, 2 ** 50, 'the low disk space threshold (bytes)'),
+  durationSpec('historyRetentionS', 'HISTORY_RETENTION', 0, 3650 * 86_400, 'the history retention'),
+  limitSpec('historyMaxBytes', 'HISTORY_MAX_BYTES', 0, 2 ** 50, 'the history bound (bytes)'),
+  durationSpec('historyCheckpointIntervalS', 'HISTORY_CHECKPOINT_INTERVAL', 1, 30 * 86_400, 'the checkpoint interval'),
   {
     key: 'sendQueueMaxMessages',
     env: 'SEND_QUEUE_MAX_MESSAGES',
@@ -369,6 +386,29 @@ function limitSpec(key: ConfigKey, env: string, min: number, max: number, what: 
     flags: ['--' + env.toLowerCase().replace(/_/g, '-')],
     emptyIsValue: false,
     parse: intIn(min, max, what),
+  };
+}
+
+const DURATION_UNITS: Readonly<Record<string, number>> = { '': 1, s: 1, m: 60, h: 3600, d: 86_400, w: 604_800 };
+
+/** A duration in seconds: `3600`, `90s`, `30m`, `12h`, `7d`, `2w`. */
+function durationSpec(key: ConfigKey, env: string, min: number, max: number, what: string): OptionSpec {
+  return {
+    key,
+    env,
+    flags: ['--' + env.toLowerCase().replace(/_/g, '-')],
+    emptyIsValue: false,
+    parse: (raw, origin) => {
+      const m = /^(\d+)\s*([smhdw]?)$/i.exec(raw.trim());
+      const n = m === null ? NaN : Number(m[1]) * (DURATION_UNITS[m[2].toLowerCase()] ?? NaN);
+      if (!Number.isSafeInteger(n) || n < min || n > max) {
+        throw new ConfigError(
+          'CONFIG_INVALID',
+          `${origin}: ${what} must be a duration from ${min} to ${max} seconds (such as 90s, 30m, 12h, 7d), got '${raw}'`,
+        );
+      }
+      return n;
+    },
   };
 }
 

@@ -70,7 +70,8 @@ export function parseDataArgs(
       rest.push(...argv.slice(i + 1));
       break;
     }
-    if (!arg.startsWith('-') || arg === '-') {
+    // `-15m` is a relative time (history tools), not an option.
+    if (!arg.startsWith('-') || arg === '-' || /^-\d/.test(arg)) {
       rest.push(arg);
       continue;
     }
@@ -87,7 +88,9 @@ export function parseDataArgs(
     if (eq >= 0) value = arg.slice(eq + 1);
     else {
       const next = argv[i + 1];
-      if (next === undefined || (next.startsWith('-') && next !== '-')) return `option ${name} needs a value`;
+      if (next === undefined || (next.startsWith('-') && next !== '-' && !/^-\d/.test(next))) {
+        return `option ${name} needs a value`;
+      }
       value = next;
       i++;
     }

@@ -25,10 +25,12 @@ import {
 import { inspectDataDir } from './data-inspect.js';
 import { replaySession } from './data-replay.js';
 import { snapshotMetaOf, writeSnapshotImage } from './data-set-aside.js';
+import { EXPORT_AT_USAGE, namesMoment, runExportAt } from './history-restore.js';
 
-export const EXPORT_USAGE = 'usage: multiuser-server export --out FILE.db [--force] [--data-dir DIR]\n';
+export const EXPORT_USAGE = `usage: multiuser-server export --out FILE.db [--force] [--data-dir DIR]\n${EXPORT_AT_USAGE.replace('usage: ', '       ')}`;
 
 export async function runExport(argv: readonly string[], io: DataIo): Promise<number> {
+  if (namesMoment(argv)) return runExportAt(argv, io);
   const args = parseDataArgs(argv, io, { '--out': 'value', '--force': 'bool' }, { min: 0, max: 0 });
   const outArg = typeof args === 'string' ? undefined : args.flags.get('--out');
   if (typeof args === 'string' || typeof outArg !== 'string') {

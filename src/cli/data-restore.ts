@@ -29,10 +29,12 @@ import {
 } from './data-command.js';
 import { checkSnapshotFile, inspectDataDir, inspectJournal } from './data-inspect.js';
 import { backUpNewSnapshot, setAsideCurrentSession, writeToolMetadata } from './data-set-aside.js';
+import { namesMoment, RESTORE_AT_USAGE, runRestoreAt } from './history-restore.js';
 
-export const RESTORE_USAGE = 'usage: multiuser-server restore BACKUP [--data-dir DIR]\n';
+export const RESTORE_USAGE = `usage: multiuser-server restore BACKUP [--data-dir DIR]\n${RESTORE_AT_USAGE.replace('usage: ', '       ')}`;
 
 export async function runRestore(argv: readonly string[], io: DataIo): Promise<number> {
+  if (namesMoment(argv)) return runRestoreAt(argv, io);
   const args = parseDataArgs(argv, io, {}, { min: 1, max: 1 });
   if (typeof args === 'string') {
     io.stderr.write(`multiuser-server restore: ${args}\n${RESTORE_USAGE}`);

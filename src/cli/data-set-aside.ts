@@ -20,6 +20,7 @@ import { moveToCorrupt } from '../store/data-dir.js';
 import { StoreError } from '../store/errors.js';
 import { BACKUPS_DIR, JOURNAL_DIR, JOURNAL_SEGMENT_RE, SNAPSHOT_FILE } from '../store/file-names.js';
 import { NODE_STORE_FS, readdirOrEmpty } from '../store/fs-port.js';
+import { moveSegmentToHistory } from '../store/history.js';
 import { metadataOf, writeMetadataFile } from '../store/metadata-file.js';
 import type { SessionImage } from '../store/session-image.js';
 import { newSnapshotId } from '../store/snapshot-id.js';
@@ -40,6 +41,8 @@ export interface SetAsideOptions {
   now: () => number;
   stderr: NodeJS.WritableStream;
   progress?: ProgressOptions;
+  /** Move the journal to history/ (it stays part of the timeline) instead of corrupt/. */
+  journalToHistory?: boolean;
 }
 
 /** Keeps the current session and clears the journal (see the file comment). Returns what was done, one line each. */
@@ -73,7 +76,10 @@ export async function setAsideCurrentSession(
   const dir = join(dataDir, JOURNAL_DIR);
   for (const name of (await readdirOrEmpty(NODE_STORE_FS, dir)).sort()) {
     if (!JOURNAL_SEGMENT_RE.test(name)) continue;
-    const to = await moveToCorrupt(NODE_STORE_FS, dataDir, join(dir, name), options.now());
+    const to =
+      options.journalToHistory === true
+        ? await moveSegmentToHistory(NODE_STORE_FS, dataDir, join(dir, name))
+        : await moveToCorrupt(NODE_STORE_FS, dataDir, join(dir, name), options.now());
     done.push(
       `Moved ${JOURNAL_DIR}/${name} to ${to}: it belongs to the previous snapshot and must not be replayed onto the new one`,
     );

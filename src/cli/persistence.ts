@@ -34,6 +34,7 @@ import { JournalSink, type JournalSinkStatus } from '../store/journal-sink.js';
 import { JOURNAL_DIR, JOURNAL_RESERVE_FILE } from '../store/file-names.js';
 import { NODE_STORE_FS, statOrNull, type StoreFs } from '../store/fs-port.js';
 import type { JournalFsyncPolicy } from '../store/journal-format.js';
+import { HistoryKeeper } from '../store/history.js';
 import { JournalWriter, type JournalWriterStats } from '../store/journal-writer.js';
 import * as msg from '../store/log-messages.js';
 import { loadNewestValid } from '../store/recovery.js';
@@ -53,11 +54,33 @@ export interface PersistenceOptions {
   journalReserveBytes?: number;
   /** `DISK_FREE_WARN` in bytes (default DEFAULT_DISK_FREE_WARN_BYTES; 0 = never warn). */
   diskFreeWarnBytes?: number;
+  /** HISTORY_*: keep journal segments and checkpoints in DATA_DIR/history; null = no history. */
+  history?: PersistenceHistoryOptions | null;
   session: SessionOptions;
   logger: Logger;
   serverVersion: string;
   /** File system (tests inject failures); default the real one. */
   fs?: StoreFs;
+}
+
+export interface PersistenceHistoryOptions {
+  retentionMs: number;
+  maxBytes: number;
+  checkpointIntervalMs: number;
+}
+
+/** The history settings of a configuration (null when HISTORY_RETENTION is 0). */
+export function historyOptionsOf(config: {
+  historyRetentionS: number;
+  historyMaxBytes: number;
+  historyCheckpointIntervalS: number;
+}): PersistenceHistoryOptions | null {
+  if (config.historyRetentionS === 0) return null;
+  return {
+    retentionMs: config.historyRetentionS * 1000,
+    maxBytes: config.historyMaxBytes,
+    checkpointIntervalMs: config.historyCheckpointIntervalS * 1000,
+  };
 }
 
 /** Least time between two snapshots requested because the journal failed (non-`always` policies). */
@@ -102,7 +125,7 @@ export class Persistence {
     private readonly journal: JournalWriter,
     private readonly sink: JournalSink,
     private readonly disk: DiskSpaceMonitor,
-    private readonly writer: SnapshotWriter,
+    readonly writer: SnapshotWriter,
     private readonly lock: DataDirLock,
     private readonly opts: PersistenceOptions,
     /** Counters captured by saves whose outcome is not handled yet, oldest first (saves run one at a time). */
@@ -126,7 +149,15 @@ export class Persistence {
       log.info(msg.logDataDir(dataDir, opts.journalFsync, opts.maxBackups));
       // Every file is checked as network input, whatever it claims to be: a refused one goes to corrupt/.
       const check = (image: SessionImage): string | null => Session.checkImage(image, opts.session);
-      const recovered = await loadNewestValid(dataDir, log, { fs, check });
+      const history =
+        opts.history === null || opts.history === undefined
+          ? null
+          : new HistoryKeeper({ dataDir, ...opts.history, log, fs });
+      const recovered = await loadNewestValid(dataDir, log, { fs, check, keepHistory: history !== null });
+      // The loaded snapshot is the base of everything the journal adds from here: a checkpoint.
+      if (history !== null && recovered.source !== null) {
+        await history.checkpoint(join(dataDir, recovered.source.file), recovered.source.snapshotId);
+      }
       let session: Session;
       if (recovered.image === null) {
         session = new Session(opts.session);
@@ -147,12 +178,19 @@ export class Persistence {
       const reserving = reserve.allocate().then((reserved) => {
         if (reserved > 0) log.info(`Journal reserve: ${formatSpace(reserved)} held in ${JOURNAL_RESERVE_FILE}`);
       });
+      // Declared before the disk monitor: its first check runs before the rest exists.
+      const persistence: { current: Persistence | null; sink: JournalSink | null } = { current: null, sink: null };
       const disk = new DiskSpaceMonitor({
         dataDir,
         warnBelowBytes: opts.diskFreeWarnBytes ?? DEFAULT_DISK_FREE_WARN_BYTES,
         fs,
         log,
         onCheck: async (s) => {
+          // History is the first to give way on a filling disk, before snapshots and the journal.
+          const wanted = Math.max(s.warnBelowBytes, persistence.current?.writer.spaceNeededBytes ?? 0);
+          if (history !== null && s.freeBytes !== null && s.freeBytes < wanted) {
+            await history.relieve(wanted - s.freeBytes);
+          }
           // The reserve comes back once the disk has room for it twice over.
           if (s.freeBytes !== null) await reserve.refill(s.freeBytes, reserve.releasedBytes);
           await persistence.current?.checkJournalPresent();
@@ -161,7 +199,6 @@ export class Persistence {
       await disk.check();
 
       const captured: number[] = [];
-      const persistence: { current: Persistence | null; sink: JournalSink | null } = { current: null, sink: null };
       journal = JournalWriter.open({
         dir: join(dataDir, JOURNAL_DIR),
         follows: recovered.journal.follows,
@@ -172,6 +209,7 @@ export class Persistence {
         serverVersion: opts.serverVersion,
         onError: (e) => persistence.sink?.journalFailed(e),
         onNoSpace: () => reserve.release(),
+        historyDataDir: history === null ? null : dataDir,
       });
       const sink = new JournalSink({
         journal,
@@ -184,7 +222,7 @@ export class Persistence {
       persistence.sink = sink;
       // Locks of users who are gone go back to COMMON, journaled like any accepted change.
       for (const e of session.finishRecovery()) {
-        if (e.type === 'persist') journal.append(encodeMutationParts(e.mutation));
+        if (e.type === 'persist') journal.append(encodeMutationParts(e.mutation, { atMs: Date.now() }));
         else if (e.type === 'log') log.log(e.level, e.message);
       }
       await journal.waitDurable();
@@ -208,6 +246,10 @@ export class Persistence {
         space: { lastFreeBytes: () => disk.status.freeBytes, keepBytes: () => reserve.releasedBytes },
         onCapture: (id) => sink.snapshotCaptured(id),
         onSaved: (id, ok) => sink.snapshotSaved(id, ok),
+        afterDurable:
+          history === null
+            ? undefined
+            : (path, id) => history.afterSave(path, id).catch((e: unknown) => log.warn(`History: ${describeCause(e)}`)),
       });
       const p = new Persistence(session, dataDir, journal, sink, disk, writer, lock, opts, captured, reserving);
       persistence.current = p;
@@ -293,6 +335,10 @@ export class Persistence {
     this.disk.stop();
     let ok = true;
     await this.writer.idle();
+    // On a full disk, history makes room for the final save first; the second check measures
+    // what that freed (a save reads the last measured free space).
+    await this.disk.check();
+    await this.disk.check();
     if (this.dirty || this.session.nodeCount > 0) ok = (await this.save(SAVE_REASON_SHUTDOWN)).ok;
     else this.opts.logger.info(msg.LOG_SHUTDOWN_SAVE_SKIPPED);
     await this.writer.idle();

@@ -14,7 +14,7 @@ import { StoreError } from '../store/errors.js';
 import { consoleHost, netViewOf, saveResultOf, startConsole, storeViewOf, type ConsoleState } from './admin-console.js';
 import { readDotenv } from './dotenv-file.js';
 import { ConfigError, resolveConfig, usesDefaultAdminPassword, type Config, type ResolvedConfig } from './config.js';
-import { Persistence, SAVE_REASON_MANUAL } from './persistence.js';
+import { historyOptionsOf, Persistence, SAVE_REASON_MANUAL } from './persistence.js';
 import { createServerLogger, type ServerLogger } from './server-logger.js';
 import { sessionOptionsOf } from './session-options.js';
 import { startShell } from './shell.js';
@@ -99,6 +99,7 @@ async function openPersistence(config: Config, logger: ServerLogger, cwd: string
       maxBackups: config.maxBackups,
       journalFsync: config.journalFsync,
       journalReserveBytes: config.journalReserveBytes,
+      history: historyOptionsOf(config),
       diskFreeWarnBytes: config.diskFreeWarnBytes,
       session: sessionOptionsOf(config),
       logger,

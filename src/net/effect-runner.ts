@@ -19,7 +19,8 @@ import type { Mutation } from '../session/mutation.js';
  * is enough, or a promise that settles once the mutation is durable. Throw (or reject) when it
  * could not be journaled.
  */
-export type PersistHook = (mutation: Mutation) => void | Promise<void>;
+/** `by`: the user whose message caused the change, when one did (kept in the journal for history). */
+export type PersistHook = (mutation: Mutation, by?: string) => void | Promise<void>;
 
 interface Barrier {
   settled: boolean;
@@ -76,7 +77,7 @@ export class EffectRunner {
     for (const effect of effects) {
       if (effect.type === 'persist') {
         if (this.opts.persist === undefined) continue;
-        const b = this.persistOne(effect.mutation);
+        const b = this.persistOne(effect.mutation, effect.by);
         if (b !== null) guard = b;
         if (b !== null && !b.settled) this.barrier = b;
         continue;
@@ -103,10 +104,10 @@ export class EffectRunner {
     this.queue.length = 0;
   }
 
-  private persistOne(mutation: Mutation): Barrier | null {
+  private persistOne(mutation: Mutation, by: string | undefined): Barrier | null {
     let result: void | Promise<void>;
     try {
-      result = (this.opts.persist as PersistHook)(mutation);
+      result = (this.opts.persist as PersistHook)(mutation, by);
     } catch (err) {
       this.failed(err);
       return FAILED;

@@ -79,6 +79,8 @@ function escapeControl(c: string): string {
 /** Collects the effects of one event. */
 export class Effects {
   readonly list: Effect[] = [];
+  /** The logged-in user whose message is being handled: journaled with each change for history. */
+  actor: string | undefined;
 
   /** Sends the same frames to every listed client; nothing when the list is empty. */
   send(channel: Channel, to: readonly ClientId[], frames: readonly Uint8Array[]): void {
@@ -103,7 +105,9 @@ export class Effects {
 
   /** Journal an accepted change (mutation.ts `acceptMutation` is the only caller). */
   persist(mutation: Mutation): void {
-    this.list.push({ type: 'persist', mutation });
+    this.list.push(
+      this.actor === undefined ? { type: 'persist', mutation } : { type: 'persist', mutation, by: this.actor },
+    );
   }
 
   save(reason: string): void {

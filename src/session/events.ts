@@ -35,8 +35,9 @@ export type Effect =
   /**
    * An accepted state change to append to the journal. It precedes every effect that relays the
    * change (journal before relay, DESIGN §4): carry it out (or queue it durably) before them.
+   * `by`: the logged-in user whose message caused it (history lists who changed what).
    */
-  | { type: 'persist'; mutation: Mutation }
+  | { type: 'persist'; mutation: Mutation; by?: string }
   /** Ask for a snapshot now (coalesced by `store/`); `reason` goes in the log and the metadata file. */
   | { type: 'save'; reason: string };
 

@@ -34,7 +34,17 @@ import { pyJsonDumps } from './py-json.js';
 /** Format version of a record (`'v'`); a reader refuses versions it does not know. */
 export const MUTATION_FORMAT_VERSION = 1n;
 
-function recordOf(m: Mutation): PyDict {
+/**
+ * When and by whom a change was accepted: history's `'at'` (ms since the epoch, a float) and `'by'`
+ * (str, the user whose message it was) keys. Optional: readers that predate history ignore them,
+ * and a record without them (older journals, server-made changes) lists without a user.
+ */
+export interface RecordStamp {
+  atMs: number;
+  by?: string | undefined;
+}
+
+function recordOf(m: Mutation, stamp?: RecordStamp): PyDict {
   const d = new PyDict();
   d.setStr('v', MUTATION_FORMAT_VERSION);
   d.setStr('t', m.type);
@@ -78,17 +88,23 @@ function recordOf(m: Mutation): PyDict {
       d.setStr('remove', [...m.remove]);
       break;
   }
+  if (stamp !== undefined) {
+    // A float of whole milliseconds (exact below 2^53): encoding it is a fixed 9 bytes, where an
+    // int this size takes the pickler's slower long path on every journaled change.
+    d.setStr('at', Math.trunc(stamp.atMs));
+    if (stamp.by !== undefined) d.setStr('by', stamp.by);
+  }
   return d;
 }
 
 /** The record bytes of a mutation (one copy of node data / delta bytes). */
-export function encodeMutation(m: Mutation): Buffer {
-  return encodePickle(recordOf(m));
+export function encodeMutation(m: Mutation, stamp?: RecordStamp): Buffer {
+  return encodePickle(recordOf(m, stamp));
 }
 
 /** The record bytes as parts whose large bytes values are the mutation's own buffers (zero copy). */
-export function encodeMutationParts(m: Mutation): Buffer[] {
-  return encodePickleParts(recordOf(m));
+export function encodeMutationParts(m: Mutation, stamp?: RecordStamp): Buffer[] {
+  return encodePickleParts(recordOf(m, stamp));
 }
 
 const corrupt = (why: string, cause?: unknown): Error =>
@@ -205,6 +221,33 @@ function decodeFields(d: PyDict, limits: SessionLimits): Mutation {
  * Bytes values are views of `buf`: keep `buf` unmodified while the mutation lives.
  */
 export function decodeMutation(buf: Uint8Array, limits?: Partial<SessionLimits>): Mutation {
+  return decodeJournalRecord(buf, limits).mutation;
+}
+
+/**
+ * Only the record's `'at'` stamp (null when it has none or does not decode): the pickle is read
+ * but the mutation's fields are not checked, so skipping records by time costs a fraction of a
+ * full decode. Never throws.
+ */
+export function peekRecordTime(buf: Uint8Array, limits?: Partial<SessionLimits>): number | null {
+  try {
+    const value = decodePlainPickle(buf, 0, resolveSessionLimits(limits).pickle);
+    const at = value instanceof PyDict ? value.get('at') : undefined;
+    return typeof at === 'number' && Number.isFinite(at) ? at : typeof at === 'bigint' ? Number(at) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** A decoded record with its stamp (null fields when the record carries none). */
+export interface JournalRecord {
+  mutation: Mutation;
+  atMs: number | null;
+  by: string | null;
+}
+
+/** `decodeMutation` plus the record's stamp (`'at'`, `'by'`); same errors. */
+export function decodeJournalRecord(buf: Uint8Array, limits?: Partial<SessionLimits>): JournalRecord {
   const resolved = resolveSessionLimits(limits);
   let value: PyValue;
   try {
@@ -214,8 +257,14 @@ export function decodeMutation(buf: Uint8Array, limits?: Partial<SessionLimits>)
   }
   if (!(value instanceof PyDict)) throw corrupt('not a dict');
   if (value.get('v') !== MUTATION_FORMAT_VERSION) throw corrupt("unknown format version 'v'");
+  const at = value.get('at');
+  const by = value.get('by');
   try {
-    return decodeFields(value, resolved);
+    return {
+      mutation: decodeFields(value, resolved),
+      atMs: typeof at === 'number' && Number.isFinite(at) ? at : typeof at === 'bigint' ? Number(at) : null,
+      by: typeof by === 'string' ? by : null,
+    };
   } catch (err) {
     if ((err as { code?: unknown }).code === 'SESSION_MUTATION_CORRUPT') throw err;
     throw corrupt(`a field does not decode (${String((err as { code?: unknown }).code)})`, err);

@@ -123,6 +123,7 @@ export class Session {
       if (this.recovering) this.completeRecovery();
       switch (event.type) {
         case 'message':
+          out.actor = this.ctx.clients.get(event.from)?.id;
           handleMessage(this.ctx, event.channel, event.from, event.frames, event.now);
           break;
         case 'tick':

@@ -11,6 +11,8 @@
  * ├── server.lock                     held by the running server / CLI tool (pid, host)
  * ├── backups/snapshot_YYYYMMDD_HHMMSS[_N].pkl   the newest MAX_BACKUPS snapshots (local time)
  * ├── journal/<segment id>.jnl        append-only log of mutations after a snapshot
+ * ├── history/<segment id>.jnl        journal segments kept after their snapshot (HISTORY_RETENTION)
+ * ├── history/<snapshot id>.pkl       checkpoints: snapshots kept so history can be replayed from them
  * └── corrupt/<name>.<YYYYMMDD_HHMMSS>[.N]       damaged or foreign files, moved aside, never deleted
  * ```
  */
@@ -21,6 +23,9 @@ export const LOCK_FILE = 'server.lock';
 export const BACKUPS_DIR = 'backups';
 export const JOURNAL_DIR = 'journal';
 export const CORRUPT_DIR = 'corrupt';
+export const HISTORY_DIR = 'history';
+/** A history checkpoint: `history/<snapshot id>.pkl` (a hard link to, or a copy of, that snapshot). */
+export const CHECKPOINT_NAME_RE = /^([A-Za-z0-9][A-Za-z0-9_-]*)\.pkl$/;
 /** Disk space held for the journal (journal-reserve.ts): released when the journal hits a full disk. */
 export const JOURNAL_RESERVE_FILE = 'journal.reserve';
 

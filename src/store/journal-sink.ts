@@ -85,8 +85,9 @@ export class JournalSink {
   }
 
   /** The persist hook (`SessionServer`'s `persist`). */
-  readonly persist = (mutation: Mutation): void | Promise<void> => {
-    const record = encodeMutationParts(mutation);
+  readonly persist = (mutation: Mutation, by?: string): void | Promise<void> => {
+    // Stamped for history: when it was accepted and by whom (ignored by replay).
+    const record = encodeMutationParts(mutation, { atMs: this.now(), by });
     const always = this.opts.policy === 'always';
     if (this.held.length > 0 || this.covered !== null || this.opts.journal.failure !== null) {
       this.hold(record);

@@ -25,6 +25,7 @@ import { fsyncDir } from './atomic-write.js';
 import { describeCause, errnoOf, storeError, StoreError, type WriteStep } from './errors.js';
 import { journalSegmentName } from './file-names.js';
 import { NODE_STORE_FS, type StoreFs } from './fs-port.js';
+import { moveSegmentToHistory } from './history.js';
 import {
   DEFAULT_JOURNAL_FSYNC,
   DEFAULT_MAX_RECORD_BYTES,
@@ -56,6 +57,8 @@ export interface JournalWriterOptions {
   onError?: (error: StoreError) => void;
   /** A write failed with ENOSPC: free space if possible (synchronously) and return true to retry once. */
   onNoSpace?: () => boolean;
+  /** DATA_DIR when history is kept: `dropBefore` moves covered segments to history/ instead of deleting them. */
+  historyDataDir?: string | null;
 }
 
 /** Where the journal is: the active segment and its length. */
@@ -266,8 +269,8 @@ export class JournalWriter {
   }
 
   /**
-   * Deletes the segments older than `segmentId` in this writer's chain: call it once the
-   * snapshot `segmentId` is durable. Ends the failed state if the failure was in one of them.
+   * Deletes the segments older than `segmentId` in this writer's chain (moves them to history/
+   * when history is kept): call it once the snapshot `segmentId` is durable. Ends the failed state if the failure was in one of them.
    * Returns the deleted file names; failures to delete are logged, not thrown.
    */
   async dropBefore(segmentId: string): Promise<string[]> {
@@ -277,14 +280,18 @@ export class JournalWriter {
     await this.flush().catch(() => undefined);
     const old = this.chain.slice(0, idx);
     const deleted: string[] = [];
+    const historyDataDir = this.opts.historyDataDir ?? null;
     for (const id of old) {
       const name = journalSegmentName(id);
       try {
-        await this.fsys.unlink(join(this.opts.dir, name));
+        if (historyDataDir === null) await this.fsys.unlink(join(this.opts.dir, name));
+        else await moveSegmentToHistory(this.fsys, historyDataDir, join(this.opts.dir, name));
         deleted.push(name);
       } catch (e) {
         if ((e as { code?: string }).code !== 'ENOENT') {
-          this.log.warn(`Could not delete old journal segment ${name}: ${describeCause(e)}`);
+          this.log.warn(
+            `Could not ${historyDataDir === null ? 'delete' : 'move to history/'} old journal segment ${name}: ${describeCause(e)}`,
+          );
         }
       }
     }

@@ -21,6 +21,7 @@ import { JOURNAL_DIR, JOURNAL_SEGMENT_RE, localIsoSeconds, SNAPSHOT_FILE, BACKUP
 import { NODE_STORE_FS, readdirOrEmpty, statOrNull, type StoreFs } from './fs-port.js';
 import { copyTailToCorrupt, copyToCorrupt, ensureDataDir, moveToCorrupt, removeStaleTemps } from './data-dir.js';
 import { listBackups } from './backups.js';
+import { moveSegmentToHistory } from './history.js';
 import { planJournalChain, type SegmentEntry } from './journal-chain.js';
 import type { JournalFollows, SegmentHeader } from './journal-format.js';
 import { readJournalSegment, readSegmentHeader } from './journal-reader.js';
@@ -41,6 +42,8 @@ export interface RecoveryOptions {
   limits?: Partial<SnapshotReadLimits>;
   now?: () => number;
   maxRecordBytes?: number;
+  /** History is kept: segments older than the loaded snapshot go to history/ instead of being deleted. */
+  keepHistory?: boolean;
 }
 
 export interface RecoveredSource {
@@ -231,6 +234,13 @@ async function recoverJournal(
   };
 
   for (const entry of plan.obsolete) {
+    if (options.keepHistory === true) {
+      const to = await moveSegmentToHistory(fsys, dataDir, join(dir, entry.name)).catch(() => null);
+      if (to !== null) {
+        log.info(`Moved journal ${entry.name} to ${to}: older than the loaded snapshot`);
+        continue;
+      }
+    }
     await fsys.unlink(join(dir, entry.name)).catch(() => undefined);
     log.info(`Deleted journal ${entry.name}: older than the loaded snapshot`);
   }

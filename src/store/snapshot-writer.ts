@@ -69,6 +69,8 @@ export interface SnapshotWriterOptions {
   onCapture?: (snapshotId: string) => void;
   /** A save that passed its capture step ended. */
   onSaved?: (snapshotId: string, ok: boolean) => void;
+  /** After a durable save, before it is reported (history's checkpoint and retention; must not throw). */
+  afterDurable?: (snapshotPath: string, snapshotId: string) => Promise<void>;
 }
 
 export interface SnapshotSpaceRule {
@@ -140,6 +142,11 @@ export class SnapshotWriter {
         `${keep > 0 ? ` (including ${keep} kept free for the journal)` : ''} (step: space)`,
       { step: 'space', path: this.opts.dataDir, errno: 'ENOSPC' },
     );
+  }
+
+  /** Free bytes the next save will ask for (0 before the first save measured a snapshot). */
+  get spaceNeededBytes(): number {
+    return this.lastSnapshotBytes > 0 ? this.neededBytes(this.lastSnapshotBytes) : 0;
   }
 
   /** Whether a save is running. */
@@ -276,6 +283,7 @@ export class SnapshotWriter {
     if (rawBytes > 0) this.compressionRatio = bytes / rawBytes;
 
     if (journal) await journal.dropBefore(meta.snapshotId);
+    if (this.opts.afterDurable !== undefined) await this.opts.afterDurable(snapshotPath, meta.snapshotId);
 
     let backup: string | null = null;
     const maxBackups = this.opts.maxBackups ?? DEFAULT_MAX_BACKUPS;
