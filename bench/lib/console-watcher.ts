@@ -1,5 +1,5 @@
 /**
- * A dashboard stand-in for admin.bench.ts, in its own process. Off at start (prints `ready`);
+ * A dashboard stand-in for http-console.bench.ts, in its own process. Off at start (prints `ready`);
  * SIGUSR1 turns it on: it logs in to the admin console, opens `/api/events` (reading every event)
  * and scrapes `/metrics` every second, as an open browser tab and Prometheus would, and prints
  * `on` after the first scrape. SIGUSR2 closes the stream, stops scraping and prints `off`. On

@@ -24,7 +24,8 @@ const SUFFIXES = ['_bucket', '_sum', '_count', '_total', '_created'];
 function parseValue(text: string, line: string): number {
   if (text === '+Inf') return Infinity;
   if (text === '-Inf') return -Infinity;
-  if (text === 'NaN') return NaN;
+  // Prometheus reads values with Go's ParseFloat, which takes NaN in any case; prom-client writes 'Nan'.
+  if (/^nan$/i.test(text)) return NaN;
   const v = Number(text);
   if (text === '' || Number.isNaN(v)) throw new Error(`bad value in: ${line}`);
   return v;
