@@ -12,7 +12,7 @@ import { ensureDataDir } from '../../src/store/data-dir.js';
 import { JOURNAL_DIR, SNAPSHOT_FILE } from '../../src/store/file-names.js';
 import { NODE_STORE_FS } from '../../src/store/fs-port.js';
 import { JournalWriter } from '../../src/store/journal-writer.js';
-import { SILENT_STORE_LOGGER } from '../../src/store/logger.js';
+import { NULL_LOGGER } from '../../src/session/logger.js';
 import { SnapshotWriter } from '../../src/store/snapshot-writer.js';
 import { BENCH_SERVER_VERSION } from './data-dir.js';
 import type { Scene } from './scene.js';
@@ -77,7 +77,7 @@ export async function runSaves(scene: Scene, opts: SaveBenchOptions): Promise<Sa
       captureMs = performance.now() - t;
       return image;
     },
-    log: SILENT_STORE_LOGGER,
+    log: NULL_LOGGER,
     serverVersion: BENCH_SERVER_VERSION,
     journal,
     maxBackups: opts.maxBackups,

@@ -16,6 +16,9 @@ export { ConfigError, type ConfigErrorCode } from './config-error.js';
 /** Log levels by their Python names, as the reference prints them. */
 export type LogLevelName = 'DEBUG' | 'INFO' | 'WARNING' | 'ERROR';
 
+/** `text`: the reference server's lines (with date and UTC offset); `json`: one object per line for log collectors. */
+export type LogFormat = 'text' | 'json';
+
 export interface Config {
   /** `--port`/`-p`, PORT: base port P; the server also uses P+1 (data) and P+2 (heartbeat). */
   readonly port: number;
@@ -29,6 +32,8 @@ export interface Config {
   readonly timeoutMs: number;
   /** `--log-level`/`-l`, LOG_LEVEL. */
   readonly logLevel: LogLevelName;
+  /** `--log-format`, LOG_FORMAT: `text` or `json` (cli/server-logger.ts describes both). */
+  readonly logFormat: LogFormat;
   /** `--log-file`/`-lf`, LOG_FILE: also append log lines to this file; `null` = stderr only. */
   readonly logFile: string | null;
   /** `--data-dir`, DATA_DIR: where persistence keeps its files (snapshot, backups, journal, lock). */
@@ -102,6 +107,7 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
   serverPassword: '',
   timeoutMs: 10_000,
   logLevel: 'INFO',
+  logFormat: 'text',
   logFile: null,
   dataDir: './data',
   saveIntervalS: 120,
@@ -172,6 +178,14 @@ function parseLevel(raw: string, origin: string): LogLevelName {
   return level;
 }
 
+function parseLogFormat(raw: string, origin: string): LogFormat {
+  const format = raw.trim().toLowerCase();
+  if (format !== 'text' && format !== 'json') {
+    throw new ConfigError('CONFIG_INVALID', `${origin}: log format must be text or json, got '${raw}'`);
+  }
+  return format;
+}
+
 function parseHost(raw: string, origin: string): string {
   const host = raw.trim();
   if (host === '' || /[\s/]/.test(host)) {
@@ -222,6 +236,7 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
     parse: intIn(100, 86_400_000, 'the timeout (ms)'),
   },
   { key: 'logLevel', env: 'LOG_LEVEL', flags: ['--log-level', '-l'], emptyIsValue: false, parse: parseLevel },
+  { key: 'logFormat', env: 'LOG_FORMAT', flags: ['--log-format'], emptyIsValue: false, parse: parseLogFormat },
   {
     key: 'logFile',
     env: 'LOG_FILE',

@@ -33,6 +33,7 @@ const SERVE_OPTIONS = `Options (flag > environment variable > .env file in the w
   -spwd, --server-password PW      SERVER_PASSWORD   server password (default empty: public)
   -t,    --timeout MS              TIMEOUT           heartbeat timeout in ms (default 10000)
   -l,    --log-level LEVEL         LOG_LEVEL         DEBUG, INFO, WARNING or ERROR (default INFO)
+         --log-format FORMAT       LOG_FORMAT        text (default) or json (one object per line)
   -lf,   --log-file FILE           LOG_FILE          also append log lines to FILE
          --data-dir DIR            DATA_DIR          data directory (default ./data)
          --send-queue-max-messages N   SEND_QUEUE_MAX_MESSAGES  per client and socket (default 10000)

@@ -15,7 +15,7 @@
  */
 import { join, resolve } from 'node:path';
 
-import type { Logger } from '../net/logger.js';
+import type { Logger } from '../session/logger.js';
 import type { Effect } from '../session/events.js';
 import { decodeMutation, encodeMutationParts } from '../session/mutation-codec.js';
 import type { Mutation } from '../session/mutation.js';

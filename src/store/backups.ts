@@ -19,7 +19,7 @@ import {
   type BackupName,
 } from './file-names.js';
 import { NODE_STORE_FS, readdirOrEmpty, type StoreFs } from './fs-port.js';
-import { SILENT_STORE_LOGGER, type StoreLogger } from './logger.js';
+import { NULL_LOGGER, type Logger } from '../session/logger.js';
 
 /** `MAX_BACKUPS` default (seed/000: "Keep last 10 snapshots"). */
 export const DEFAULT_MAX_BACKUPS = 10;
@@ -88,10 +88,10 @@ export async function writeBackup(
 export async function rotateBackups(
   dataDir: string,
   maxBackups: number,
-  options: { fs?: StoreFs; log?: StoreLogger } = {},
+  options: { fs?: StoreFs; log?: Logger } = {},
 ): Promise<string[]> {
   const fsys = options.fs ?? NODE_STORE_FS;
-  const log = options.log ?? SILENT_STORE_LOGGER;
+  const log = options.log ?? NULL_LOGGER;
   const all = await listBackups(dataDir, fsys);
   const excess = all.slice(0, Math.max(0, all.length - Math.max(0, maxBackups)));
   const deleted: string[] = [];

@@ -26,7 +26,7 @@ import { writeFileAtomic } from './atomic-write.js';
 import { describeCause, storeError, StoreError } from './errors.js';
 import { localIsoSeconds, LOCK_FILE } from './file-names.js';
 import { NODE_STORE_FS, isErrno, type StoreFs } from './fs-port.js';
-import { SILENT_STORE_LOGGER, type StoreLogger } from './logger.js';
+import { NULL_LOGGER, type Logger } from '../session/logger.js';
 
 export interface LockInfo {
   pid: number;
@@ -41,7 +41,7 @@ export interface LockInfo {
 export interface DataDirLockOptions {
   purpose: string;
   fs?: StoreFs;
-  log?: StoreLogger;
+  log?: Logger;
   pid?: number;
   hostname?: string;
   /** Whether a local pid is running (default: `process.kill(pid, 0)`). */
@@ -73,7 +73,7 @@ export class DataDirLock {
     readonly path: string,
     readonly info: LockInfo,
     private readonly fsys: StoreFs,
-    log: StoreLogger,
+    log: Logger,
     refreshMs: number,
     now: () => number,
   ) {
@@ -104,7 +104,7 @@ export class DataDirLock {
  */
 export async function acquireDataDirLock(dataDir: string, options: DataDirLockOptions): Promise<DataDirLock> {
   const fsys = options.fs ?? NODE_STORE_FS;
-  const log = options.log ?? SILENT_STORE_LOGGER;
+  const log = options.log ?? NULL_LOGGER;
   const now = options.now ?? Date.now;
   const path = join(dataDir, LOCK_FILE);
   const info: LockInfo = {

@@ -20,7 +20,7 @@ import {
   TEMP_NAME_RE,
 } from './file-names.js';
 import { readdirOrEmpty, statOrNull, type StoreFileHandle, type StoreFs } from './fs-port.js';
-import type { StoreLogger } from './logger.js';
+import type { Logger } from '../session/logger.js';
 
 /** Creates DATA_DIR, backups/ and journal/ if missing. */
 export async function ensureDataDir(fsys: StoreFs, dataDir: string): Promise<void> {
@@ -42,7 +42,7 @@ function isOurTemp(name: string): boolean {
  * Removes temp files a crashed save left behind (only names we create; call it while holding
  * the data-dir lock, so no live writer owns them). Returns the removed paths.
  */
-export async function removeStaleTemps(fsys: StoreFs, dataDir: string, log: StoreLogger): Promise<string[]> {
+export async function removeStaleTemps(fsys: StoreFs, dataDir: string, log: Logger): Promise<string[]> {
   const removed: string[] = [];
   for (const dir of [dataDir, join(dataDir, BACKUPS_DIR)]) {
     for (const name of await readdirOrEmpty(fsys, dir)) {

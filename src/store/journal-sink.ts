@@ -24,7 +24,7 @@ import { StoreError } from './errors.js';
 import type { JournalFsyncPolicy } from './journal-format.js';
 import type { JournalWriter } from './journal-writer.js';
 import * as msg from './log-messages.js';
-import type { StoreLogger } from './logger.js';
+import type { Logger } from '../session/logger.js';
 
 /** Least time between two "changes held only in memory" ERROR lines. */
 export const JOURNAL_HELD_LOG_GAP_MS = 60_000;
@@ -34,7 +34,7 @@ export const JOURNAL_RETRY_MS = 1000;
 export interface JournalSinkOptions {
   journal: JournalWriter;
   policy: JournalFsyncPolicy;
-  log: StoreLogger;
+  log: Logger;
   now?: () => number;
   retryMs?: number;
   /** Under `always`: stop accepting changes (logins, joins and heartbeats go on). */

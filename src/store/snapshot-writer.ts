@@ -36,7 +36,7 @@ import { BACKUPS_DIR, SNAPSHOT_FILE } from './file-names.js';
 import { NODE_STORE_FS, type StoreFs } from './fs-port.js';
 import type { JournalPosition, JournalWriter } from './journal-writer.js';
 import * as msg from './log-messages.js';
-import type { StoreLogger } from './logger.js';
+import type { Logger } from '../session/logger.js';
 import { metadataOf, writeMetadataFile } from './metadata-file.js';
 import type { SessionImage } from './session-image.js';
 import { encodeSnapshot } from './snapshot-codec.js';
@@ -48,7 +48,7 @@ export interface SnapshotWriterOptions {
   dataDir: string;
   /** The session's state right now (synchronous; see SessionImage for ownership). */
   capture: () => SessionImage;
-  log: StoreLogger;
+  log: Logger;
   /** Written into each snapshot and the metadata file. */
   serverVersion: string;
   /** Rotated at each capture; its covered segments are deleted after each durable save. */
@@ -313,7 +313,13 @@ export class SnapshotWriter {
       log.warn(msg.logMetadataFailed(describeCause(e)));
     }
 
-    log.info(msg.logSessionSaved(reason));
+    log.info(msg.logSessionSaved(reason), {
+      reason,
+      nodes: image.nodes.length,
+      users: image.users.size,
+      bytes,
+      backup,
+    });
     return {
       ok: true,
       reason,
