@@ -89,6 +89,8 @@ export async function runSaves(scene: Scene, opts: SaveBenchOptions): Promise<Sa
       globalThis.gc?.();
       // Let the GC's and the previous save's leftovers settle before the probe starts.
       await new Promise((resolve) => setTimeout(resolve, 200));
+      // One small change per round: a save of unchanged content writes nothing (image-fingerprint.ts).
+      session.applyMutation({ type: 'user-join', name: `bench-${r + 1}`, admin: false });
       probe.start();
       const t0 = performance.now();
       const outcome = await writer.save(`bench-${r + 1}`);

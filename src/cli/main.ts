@@ -42,7 +42,7 @@ const SERVE_OPTIONS = `Options (flag > environment variable > .env file in the w
          --max-backups N           MAX_BACKUPS       backups kept in DATA_DIR/backups (default 10)
          --journal-fsync POLICY    JOURNAL_FSYNC     always, an interval in ms, or off (default 100)
          --max-frame-bytes N, --max-nodes N, ... size limits: see README "Configuration"
-When stdin is a terminal an interactive shell runs (users, kick NAME, save, exit, help).
+When stdin is a terminal an interactive shell runs (users, kick NAME, save, chat [N], tasks, exit, help).
 SIGINT / SIGTERM stop the server cleanly (final save); SIGHUP reopens LOG_FILE (logrotate).
 `;
 

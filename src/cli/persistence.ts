@@ -124,11 +124,14 @@ export class Persistence {
       const check = (image: SessionImage): string | null => Session.checkImage(image, opts.session);
       const recovered = await loadNewestValid(dataDir, log, { fs, check });
       let session: Session;
+      // Anything the load skipped makes the session differ from the file.
+      let skippedAtLoad = false;
       if (recovered.image === null) {
         session = new Session(opts.session);
       } else {
         const made = Session.fromImage(recovered.image, opts.session);
         session = made.session;
+        skippedAtLoad = made.effects.length > 0;
         logEffects(log, made.effects);
       }
       const replayed = replayJournal(session, recovered.journal.records, opts.session, log);
@@ -179,9 +182,12 @@ export class Persistence {
       });
       persistence.sink = sink;
       // Locks of users who are gone go back to COMMON, journaled like any accepted change.
+      let changedAtStart = replayed > 0 || skippedAtLoad || recovered.source?.kind !== 'snapshot';
       for (const e of session.finishRecovery()) {
-        if (e.type === 'persist') journal.append(encodeMutationParts(e.mutation));
-        else if (e.type === 'log') log.log(e.level, e.message);
+        if (e.type === 'persist') {
+          journal.append(encodeMutationParts(e.mutation));
+          changedAtStart = true;
+        } else if (e.type === 'log') log.log(e.level, e.message);
       }
       await journal.waitDurable();
       if (recovered.image !== null || replayed > 0) {
@@ -199,6 +205,8 @@ export class Persistence {
         journal,
         maxBackups: opts.maxBackups,
         fs,
+        // The session is exactly session_snapshot.pkl: a save before any change writes nothing.
+        savedImage: changedAtStart ? undefined : session.exportImage(),
         lastKnownNodeCount: recovered.lastKnownNodeCount,
         lastSnapshotBytes: recovered.source?.compressedBytes ?? 0,
         space: { lastFreeBytes: () => disk.status.freeBytes, keepBytes: () => reserve.releasedBytes },

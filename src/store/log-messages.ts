@@ -14,6 +14,14 @@ export function logSessionSaved(reason: string): string {
   return `Session saved to disk (reason: ${reason})`;
 }
 
+/**
+ * When a save finds the session exactly as the last save wrote it: nothing is written (no
+ * snapshot, backup or metadata). DEBUG, except INFO for an operator's explicit `save`.
+ */
+export function logSaveUnchanged(reason: string): string {
+  return `Session unchanged since the last save: nothing written (reason: ${reason})`;
+}
+
 /** ERROR when a save failed; the previous snapshot is intact and the next trigger retries. */
 export function logSaveFailed(why: string): string {
   return `Failed to save session: ${why}`;

@@ -95,6 +95,14 @@ export function makeImage(spec: ImageSpec = {}): SessionImage {
   return image;
 }
 
+/**
+ * `image` as a capture of a session that changed since the last one: the same values in new
+ * node byte arrays (a save of unchanged content writes nothing, image-fingerprint.ts).
+ */
+export function changedCopy(image: SessionImage): SessionImage {
+  return { ...image, nodes: image.nodes.map((n) => ({ ...n, dataBytes: Buffer.from(n.dataBytes) })) };
+}
+
 /** A logger that keeps every line as `level: message` (children write to the same list). */
 export function collectingLogger(): Logger & { lines: string[]; messages: (level?: string) => string[] } {
   const lines: string[] = [];
