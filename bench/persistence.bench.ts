@@ -1,5 +1,5 @@
 /**
- * Persistence (issue 4 §10), four parts, each measured `PERSIST_ROUNDS` times (medians reported):
+ * Persistence, four parts, each measured `PERSIST_ROUNDS` times (medians reported):
  *
  * - `save`: save throughput and the longest event-loop stall while the server's SnapshotWriter
  *   saves a ~12 MB and a ~1 GB scene (bench/lib/persist-save.ts), in a child process started with

@@ -1,5 +1,5 @@
 /**
- * Save throughput and event-loop stall (issue 4 §10): a real Session restored from the scene,
+ * Save throughput and event-loop stall : a real Session restored from the scene,
  * saved by `SnapshotWriter` exactly as the server does (capture = `session.exportImage()`, journal
  * rotated at capture, gzip stream, atomic write with fsync, backup copy + rotation, metadata
  * file), while a 1 ms timer and `monitorEventLoopDelay` watch the event loop (stall-probe.ts).

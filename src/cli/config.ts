@@ -99,7 +99,7 @@ export type ConfigKey = keyof Config;
 /** Where a value came from (for the startup log; never the value of a password). */
 export type ConfigSource = 'flag' | 'env' | '.env' | 'default';
 
-/** Defaults (issue 3 §5; DESIGN §7). */
+/** Defaults: the seed's documented values (DESIGN §8) and the limits' defaults (session/limits.ts). */
 export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
   port: 5555,
   host: '*',

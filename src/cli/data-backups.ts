@@ -1,7 +1,7 @@
 /**
  * `multiuser-server backups [--data-dir DIR] [--json]`: the snapshot and every backup, in the order
  * recovery tries them, each decoded fully: file, save time, reason, nodes, users, size, verified
- * (issue 4 §7). Nothing is changed. Exit 0 when the listing was made (damaged files are listed as
+ * (docs/operations.md). Nothing is changed. Exit 0 when the listing was made (damaged files are listed as
  * not verified, with the reason); `verify` is the command whose exit code judges the directory.
  */
 import { localIsoSeconds } from '../store/file-names.js';

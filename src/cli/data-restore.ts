@@ -1,6 +1,6 @@
 /**
  * `multiuser-server restore BACKUP [--data-dir DIR]`: makes a backup the session the next start
- * loads (issue 4 §7). BACKUP is a file name in backups/ (`snapshot_20250112_143025.pkl`) or a path.
+ * loads (docs/operations.md "Restoring a backup"). BACKUP is a file name in backups/ (`snapshot_20250112_143025.pkl`) or a path.
  *
  * 1. the backup is decoded fully first; a damaged one is refused and nothing changes;
  * 2. the current session is kept (data-set-aside.ts): a new backup of what the next start would

@@ -1,6 +1,6 @@
 /**
  * Before `restore` or `import` replaces session_snapshot.pkl, the current session is kept — never
- * lost (issue 4 §7) — and the journal is moved out of the way, so the new snapshot loads cleanly:
+ * lost — and the journal is moved out of the way, so the new snapshot loads cleanly:
  *
  * - the state the next start would have loaded, as a new backup: a byte copy of the snapshot when
  *   no journal record follows it, else the snapshot with its journal replayed, written as a

@@ -1,5 +1,5 @@
 /**
- * Persistence wired to a running session (DESIGN §4, issue 4): the data-dir lock, startup recovery
+ * Persistence wired to a running session (DESIGN §4): the data-dir lock, startup recovery
  * (newest valid snapshot + journal replay through `Session.applyMutation`, STYLE.md §2), the
  * journal hook `net/` calls for every `persist` effect, and the saves — on `save` effects (user
  * disconnect), on a timer when something changed, on demand, and at shutdown.

@@ -20,7 +20,7 @@
  */
 import { encodeMutationParts } from '../session/mutation-codec.js';
 import type { Mutation } from '../session/mutation.js';
-import { StoreError } from './errors.js';
+import { describeCause, StoreError } from './errors.js';
 import type { JournalFsyncPolicy } from './journal-format.js';
 import type { JournalWriter } from './journal-writer.js';
 import * as msg from './log-messages.js';
@@ -102,6 +102,7 @@ export class JournalSink {
         if (always) throw e;
         return;
       }
+      this.noteUnexpected(e);
       this.hold(record);
       if (always) throw e;
       return;
@@ -160,7 +161,8 @@ export class JournalSink {
       while (this.held.length > 0 && this.covered === null) {
         try {
           journal.append(this.held[0]);
-        } catch {
+        } catch (e) {
+          this.noteUnexpected(e);
           this.reportHeld(false);
           return;
         }
@@ -186,6 +188,19 @@ export class JournalSink {
     if (this.timer !== null) clearInterval(this.timer);
     this.timer = null;
     return this.status.heldInMemory;
+  }
+
+  /**
+   * An append error the writer did not report through `journalFailed` (a closed writer, a bug):
+   * it becomes the error the held-changes line names, and is logged once at ERROR under every
+   * policy — it must never pass silently.
+   */
+  private noteUnexpected(e: unknown): void {
+    if (e instanceof StoreError && e.code === 'STORE_JOURNAL_FAILED') return;
+    const why = describeCause(e);
+    if (this.lastError === why) return;
+    this.lastError = why;
+    this.opts.log.error(`A change could not be written to the journal: ${why}; it is held for the next snapshot`);
   }
 
   private hold(record: Record): void {

@@ -1,5 +1,5 @@
 /**
- * `multiuser-server backups` (issue 4 §7) run as a child process on data directories written by
+ * `multiuser-server backups` run as a child process on data directories written by
  * the store: every file with time, reason, nodes, users, size and whether it decodes; a damaged
  * backup is listed as not verified with the reason; DATA_DIR is resolved as the server resolves it.
  */

@@ -1,5 +1,5 @@
 /**
- * The data tools refuse a data directory another live process holds (issue 4 §7): exit code 3,
+ * The data tools refuse a data directory another live process holds: exit code 3,
  * a message naming the holder's pid, and nothing changed. The holder here is this test process:
  * alive, on this host, and not the tool's own pid (it is the tool's parent).
  */

@@ -1,5 +1,5 @@
 /**
- * `multiuser-server restore BACKUP` (issue 4 §7), and the seed's manual procedure (copy a backup
+ * `multiuser-server restore BACKUP`, and the seed's manual procedure (copy a backup
  * over session_snapshot.pkl while the server is stopped), both checked against what recovery
  * really loads afterwards.
  */
