@@ -52,7 +52,17 @@ export async function runBackups(argv: readonly string[], io: DataIo): Promise<n
       stderr: io.stderr,
       check: imageCheckOf(sessionOptionsOf(args.config)),
     });
-    const rows = plan.files.map((f) => rowOf(f, plan.loaded?.check === f));
+    // The snapshot first, then backups by the save time they show, newest first: a name's stamp
+    // is local time, which a clock or zone change can put out of step with the save order.
+    const rows = plan.files
+      .map((f, i) => ({ row: rowOf(f, plan.loaded?.check === f), i }))
+      .sort(
+        (a, b) =>
+          Number(b.row.kind === 'snapshot') - Number(a.row.kind === 'snapshot') ||
+          b.row.timestamp - a.row.timestamp ||
+          a.i - b.i,
+      )
+      .map((r) => r.row);
     if (args.flags.has('--json')) {
       io.stdout.write(`${JSON.stringify({ data_dir: args.dataDir, files: rows }, null, 2)}\n`);
       return EXIT_OK;

@@ -28,7 +28,7 @@ import {
   withDataDirLock,
 } from './data-command.js';
 import { checkSnapshotFile, inspectDataDir, inspectJournal } from './data-inspect.js';
-import { backUpNewSnapshot, setAsideCurrentSession, writeToolMetadata } from './data-set-aside.js';
+import { backUpNewSnapshot, rotateAfterTool, setAsideCurrentSession, writeToolMetadata } from './data-set-aside.js';
 
 export const RESTORE_USAGE = 'usage: multiuser-server restore BACKUP [--data-dir DIR]\n';
 
@@ -101,6 +101,7 @@ export async function runRestore(argv: readonly string[], io: DataIo): Promise<n
       formatVersion: chosen.decoded.meta.formatVersion,
     });
     say(`Updated session_metadata.json (reason: ${reason})`);
+    for (const line of await rotateAfterTool(dataDir, args.config.maxBackups)) say(line);
 
     const journal = await inspectJournal(dataDir, chosen.decoded.snapshotId, { stderr: io.stderr });
     say(

@@ -22,6 +22,11 @@ export function logSaveUnchanged(reason: string): string {
   return `Session unchanged since the last save: nothing written (reason: ${reason})`;
 }
 
+/** INFO for each backup rotation deletes: which file, and the rule that deleted it. */
+export function logBackupRotated(name: string, maxBackups: number): string {
+  return `Deleted old backup ${name} (MAX_BACKUPS=${maxBackups}: the newest ${maxBackups} are kept)`;
+}
+
 /** ERROR when a save failed; the previous snapshot is intact and the next trigger retries. */
 export function logSaveFailed(why: string): string {
   return `Failed to save session: ${why}`;
