@@ -5,6 +5,13 @@
  * `.env` text, so tests never touch `process.env`. Flags keep the reference CLI's spellings
  * (`-p`, `-apwd`, `-spwd`, `-t`, `-l`, `-lf`).
  */
+import { DEFAULT_SEND_QUEUE_LIMITS } from '../net/channel-sender.js';
+import { DEFAULT_TRANSPORT_LIMITS } from '../net/transport-limits.js';
+import { DEFAULT_PICKLE_LIMITS } from '../pickle/limits.js';
+import { DEFAULT_PROTOCOL_LIMITS } from '../protocol/limits.js';
+import { DEFAULT_SESSION_LIMITS } from '../session/limits.js';
+import { DEFAULT_HEARTBEAT_GRACE_MS, DEFAULT_TIMEOUT_MS } from '../session/session.js';
+import { DEFAULT_MAX_BACKUPS } from '../store/backups.js';
 import { DEFAULT_DISK_FREE_WARN_BYTES } from '../store/disk-space.js';
 import { DEFAULT_JOURNAL_RESERVE_BYTES } from '../store/journal-reserve.js';
 import { DEFAULT_JOURNAL_FSYNC, parseJournalFsync, type JournalFsyncPolicy } from '../store/journal-format.js';
@@ -105,38 +112,40 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
   host: '*',
   adminPassword: 'admin',
   serverPassword: '',
-  timeoutMs: 10_000,
+  timeoutMs: DEFAULT_TIMEOUT_MS,
   logLevel: 'INFO',
   logFormat: 'text',
   logFile: null,
   dataDir: './data',
   saveIntervalS: 120,
-  maxBackups: 10,
+  maxBackups: DEFAULT_MAX_BACKUPS,
   journalFsync: DEFAULT_JOURNAL_FSYNC,
   journalReserveBytes: DEFAULT_JOURNAL_RESERVE_BYTES,
   diskFreeWarnBytes: DEFAULT_DISK_FREE_WARN_BYTES,
-  sendQueueMaxMessages: 10_000,
-  sendQueueMaxBytes: 256 * 1024 * 1024,
-  maxFrameBytes: 1024 * 1024 * 1024,
-  maxFramesPerMessage: 16,
-  maxCommandBytes: 64 * 1024 * 1024,
-  maxMetadataBytes: 256 * 1024,
-  maxMetadataUpdateBytes: 256 * 1024,
-  maxUserListMetadataBytes: 1024 * 1024,
-  maxPickleContainers: 1_000_000,
-  maxCommandContainers: 2_000,
-  maxCommitNodeContainers: 20_000,
-  maxNodes: 1_000_000,
-  maxClients: 256,
-  maxPickleDepth: 1000,
-  heartbeatGraceMs: 30_000,
-  preLoginMaxFrames: 8,
-  preLoginMaxMessageBytes: 4096,
-  handshakeTimeoutMs: 10_000,
-  preLoginTimeoutMs: 30_000,
-  maxConnections: 4096,
-  maxConnectionsPerAddress: 256,
-  maxNewConnectionsPerSecond: 64,
+  // Every limit's default lives with the module that enforces it; this object only gathers them,
+  // so a changed default cannot leave the CLI (and the docs, tested against it) behind.
+  sendQueueMaxMessages: DEFAULT_SEND_QUEUE_LIMITS.maxMessages,
+  sendQueueMaxBytes: DEFAULT_SEND_QUEUE_LIMITS.maxBytes,
+  maxFrameBytes: DEFAULT_PROTOCOL_LIMITS.maxPayloadFrameBytes,
+  maxFramesPerMessage: DEFAULT_PROTOCOL_LIMITS.maxFrames,
+  maxCommandBytes: DEFAULT_SESSION_LIMITS.maxCommandFrameBytes,
+  maxMetadataBytes: DEFAULT_SESSION_LIMITS.maxMetadataBytes,
+  maxMetadataUpdateBytes: DEFAULT_SESSION_LIMITS.maxMetadataUpdateBytes,
+  maxUserListMetadataBytes: DEFAULT_SESSION_LIMITS.maxUserListMetadataBytes,
+  maxPickleContainers: DEFAULT_PICKLE_LIMITS.maxContainers,
+  maxCommandContainers: DEFAULT_SESSION_LIMITS.maxCommandContainers,
+  maxCommitNodeContainers: DEFAULT_SESSION_LIMITS.maxCommitNodeContainers,
+  maxNodes: DEFAULT_SESSION_LIMITS.maxNodes,
+  maxClients: DEFAULT_SESSION_LIMITS.maxClients,
+  maxPickleDepth: DEFAULT_PICKLE_LIMITS.maxDepth,
+  heartbeatGraceMs: DEFAULT_HEARTBEAT_GRACE_MS,
+  preLoginMaxFrames: DEFAULT_TRANSPORT_LIMITS.preLoginMaxFrames,
+  preLoginMaxMessageBytes: DEFAULT_TRANSPORT_LIMITS.preLoginMaxMessageBytes,
+  handshakeTimeoutMs: DEFAULT_TRANSPORT_LIMITS.handshakeTimeoutMs,
+  preLoginTimeoutMs: DEFAULT_TRANSPORT_LIMITS.preLoginTimeoutMs,
+  maxConnections: DEFAULT_TRANSPORT_LIMITS.maxConnections,
+  maxConnectionsPerAddress: DEFAULT_TRANSPORT_LIMITS.maxConnectionsPerAddress,
+  maxNewConnectionsPerSecond: DEFAULT_TRANSPORT_LIMITS.newConnectionsPerAddressPerSecond,
 });
 
 interface OptionSpec {
