@@ -1,7 +1,7 @@
 /**
  * Delta applications per second on the realistic corpus (single cases and chain steps), against
  * Python deepdiff on the same cases in the same run (Debian's python3-deepdiff when installed:
- * an older 6.x, so only the deltas it can load are compared). Target (issue 2): faster than Python.
+ * an older 6.x, so only the deltas it can load are compared). Target (docs/benchmarks.md): faster than Python.
  */
 import { applyDelta, applyDeltaStrict, decodeDelta } from '../src/delta/index.js';
 import { decodePickle } from '../src/pickle/index.js';

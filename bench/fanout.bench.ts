@@ -2,7 +2,7 @@
  * Fan-out: one writer, K readers (real logged-in clients joined to the session), for Commit deltas
  * of ~200 B and whole Node updates of ~200 B and ~20 KB, against our server and against a bare
  * zeromq ROUTER relay that forwards the frames undecoded (bench/lib/bare-server.ts), same load
- * generator, same run (issue 3 §7).
+ * generator, same run.
  *
  * Process layout (2 cores): the server under test runs in a child process (server-process.ts) and
  * the whole load generator — writer and readers — in this one, so the server gets a core of its
@@ -12,7 +12,7 @@
  *
  * Per K and payload: `saturate` (closed loop, at most FANOUT_WINDOW in flight; delivered msgs/s per
  * reader) and, for K in FANOUT_RATE_K, `paced` at FANOUT_RATE msgs/s (p50/p99 latency). Loss =
- * sequence numbers a reader never saw or saw out of order. Targets (issue 3 "Done when" (a), (b)):
+ * sequence numbers a reader never saw or saw out of order. Targets (docs/benchmarks.md):
  * Commit 200 B at K = 8 ≥ 75 % of bare; at 2,000 msgs/s zero loss and p99 ≤ 10 ms (K = 8),
  * ≤ 20 ms (K = 16).
  *

@@ -6,7 +6,7 @@
  * against a bare ROUTER that answers each GET with a pre-encoded SET from a Map (bare-server.ts).
  * Same process layout as fanout.bench.ts: the server in a child process, the joining client here.
  *
- * Targets (issue 3 "Done when" (c)): N = 5,000 one at a time ≥ 90 % of bare; pipelined ≥ 15,000 nodes/s.
+ * Targets (docs/benchmarks.md): N = 5,000 one at a time ≥ 90 % of bare; pipelined ≥ 15,000 nodes/s.
  *
  * Env: JOIN_N (5000,50000), JOIN_ROUNDS (5; joins per server and mode, medians reported),
  * JOIN_ROUNDS_LARGE (1; rounds when N > 10,000), JOIN_PIPELINE (64), JOIN_SERVERS (ours,bare).

@@ -7,7 +7,7 @@
  * RSS is reported as it is (`rss_mb`, what an operator sees) and right after a full GC
  * (`rss_gc_mb`, what the server holds on to). The soak reports samples at its start, middle and
  * end and the least-squares slope over the samples after its first 10 % (the heap settles first).
- * Targets (issue 3 "Done when" (d)): RSS with 50,000 small nodes ≤ 110 MB; no growth over a
+ * Targets (docs/benchmarks.md): RSS with 50,000 small nodes ≤ 110 MB; no growth over a
  * bounded 10-minute soak (SOAK_SECONDS=600).
  *
  * Env: MEMORY_N (5000,50000), SOAK_SECONDS (60; 0 skips the soak), SOAK_RATE (500 Commits/s),

@@ -1,5 +1,5 @@
 /**
- * Persistence (issue 4 §10), four parts, each measured `PERSIST_ROUNDS` times (medians reported):
+ * Persistence, four parts, each measured `PERSIST_ROUNDS` times (medians reported):
  *
  * - `save`: save throughput and the longest event-loop stall while the server's SnapshotWriter
  *   saves a ~12 MB and a ~1 GB scene (bench/lib/persist-save.ts), in a child process started with
@@ -45,7 +45,7 @@ import type { Mutation } from '../src/session/mutation.js';
 import { JournalReserve } from '../src/store/journal-reserve.js';
 import { JournalSink } from '../src/store/journal-sink.js';
 import { JournalWriter } from '../src/store/journal-writer.js';
-import { SILENT_STORE_LOGGER } from '../src/store/logger.js';
+import { NULL_LOGGER } from '../src/session/logger.js';
 
 const list = (name: string, dflt: string): string[] =>
   (process.env[name] ?? dflt)
@@ -295,7 +295,7 @@ async function appendPart(): Promise<void> {
     };
     const bare = open('bare');
     const withSink = open('sink');
-    const sink = new JournalSink({ journal: withSink, policy: 100, log: SILENT_STORE_LOGGER });
+    const sink = new JournalSink({ journal: withSink, policy: 100, log: NULL_LOGGER });
     const time = (fn: () => void): number => {
       const t0 = process.hrtime.bigint();
       for (let i = 0; i < n; i++) fn();

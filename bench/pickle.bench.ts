@@ -1,7 +1,7 @@
 /**
  * Pickle decode/encode throughput against CPython's C pickle on the same data, same run.
  * Datasets: the realistic node bases of the delta fixtures, and one ~50 MB bytes-heavy
- * mesh-like node. Targets (issue 2): decode ≥ 0.5× CPython on realistic data and ≥ 1 GB/s on
+ * mesh-like node. Targets (docs/benchmarks.md): decode ≥ 0.5× CPython on realistic data and ≥ 1 GB/s on
  * bytes-heavy data; encode ≥ 0.5× CPython.
  */
 import { decodePickle, encodePickle } from '../src/pickle/index.js';

@@ -21,5 +21,39 @@ if (files.length === 0) {
   console.error('no test files found under dist/test (did the build run?)');
   process.exit(1);
 }
+// What the tests need besides Node, checked before anything runs so a fresh machine gets one clear
+// message instead of a few failures deep in the output. Each requirement is checked only when a
+// selected test file needs it.
+const REQUIREMENTS = [
+  {
+    what: 'python3 (CPython 3, the reference for pickle and deltas)',
+    debian: 'python3',
+    needed: () => true,
+    ok: () => spawnSync('python3', ['-c', 'import sys; assert sys.version_info >= (3, 8)']).status === 0,
+  },
+  {
+    what: "Debian's python3-zmq for /usr/bin/python3 (the independent libzmq peer of the interop tests)",
+    debian: 'python3-zmq',
+    needed: (f) => /(python-interop|zmtp-interop)\.test\.js$/.test(f),
+    ok: () => spawnSync('/usr/bin/python3', ['-c', 'import zmq']).status === 0,
+  },
+  {
+    what: 'systemd-analyze (checks deploy/systemd/multiuser-server.service)',
+    debian: 'systemd',
+    needed: (f) => f.endsWith('systemd-unit.test.js'),
+    ok: () => spawnSync('systemd-analyze', ['--version']).status === 0,
+  },
+];
+const missing = REQUIREMENTS.filter((r) => files.some(r.needed) && !r.ok());
+if (missing.length > 0) {
+  console.error('The tests need, and this machine lacks:');
+  for (const r of missing) console.error(`  - ${r.what}`);
+  console.error(
+    `On Debian or Ubuntu (as root): apt-get update && apt-get install -y ${missing.map((r) => r.debian).join(' ')}`,
+  );
+  console.error('Elsewhere install the equivalent packages (README.md "Run the tests"), then run the tests again.');
+  process.exit(1);
+}
+
 const res = spawnSync(process.execPath, ['--test', '--test-reporter=spec', ...files], { stdio: 'inherit' });
 process.exit(res.status ?? 1);

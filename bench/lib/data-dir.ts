@@ -21,7 +21,7 @@ import { ensureDataDir } from '../../src/store/data-dir.js';
 import { JOURNAL_DIR } from '../../src/store/file-names.js';
 import { NODE_STORE_FS } from '../../src/store/fs-port.js';
 import { JournalWriter } from '../../src/store/journal-writer.js';
-import { SILENT_STORE_LOGGER } from '../../src/store/logger.js';
+import { NULL_LOGGER } from '../../src/session/logger.js';
 import { SnapshotWriter } from '../../src/store/snapshot-writer.js';
 import { benchUuid, commitPayload, initialNodeBytes } from './payloads.js';
 
@@ -60,7 +60,7 @@ export async function writeDataDir(dir: string, image: SessionImage, journalReco
   const writer = new SnapshotWriter({
     dataDir: dir,
     capture: () => full,
-    log: SILENT_STORE_LOGGER,
+    log: NULL_LOGGER,
     serverVersion: BENCH_SERVER_VERSION,
     journal,
   });

@@ -1,5 +1,5 @@
 /**
- * `kill -9` as a counted run (issue 4 §10: nothing that was relayed is lost; the test suite's
+ * `kill -9` as a counted run (nothing that was relayed is lost; the test suite's
  * persistence-crash.test.ts asserts it, this reports the numbers). The CLI on a fresh data
  * directory; a writer streams updates as fast as the server takes them — even ones new nodes,
  * odd ones 200 B Commits on one node whose `location[0]` becomes the Commit's sequence number

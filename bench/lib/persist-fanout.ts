@@ -1,5 +1,5 @@
 /**
- * Fan-out throughput under each `JOURNAL_FSYNC` (issue 4 §10: the default journal costs ≤ 10 %),
+ * Fan-out throughput under each `JOURNAL_FSYNC` (target: the default journal costs ≤ 10 %),
  * with the load generator of fanout.bench.ts (load.ts) against the compiled CLI on a real data
  * directory (cli-rig.ts). Mode `none` is the reference without any persistence: the issue-3
  * server process (rig.ts, `ours`), no journal hook at all.

@@ -1,5 +1,5 @@
 /**
- * Restart-to-serving (issue 4 §10): the compiled CLI spawned on a copy of a data directory
+ * Restart-to-serving: the compiled CLI spawned on a copy of a data directory
  * (snapshot + journal records after it, data-dir.ts), timed from the spawn to
  * - `restored`: the `Session restored from disk` log line (recovery read the snapshot),
  * - `listening`: `Listening on P.` (journal replayed, sockets bound),

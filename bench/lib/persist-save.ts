@@ -1,5 +1,5 @@
 /**
- * Save throughput and event-loop stall (issue 4 §10): a real Session restored from the scene,
+ * Save throughput and event-loop stall : a real Session restored from the scene,
  * saved by `SnapshotWriter` exactly as the server does (capture = `session.exportImage()`, journal
  * rotated at capture, gzip stream, atomic write with fsync, backup copy + rotation, metadata
  * file), while a 1 ms timer and `monitorEventLoopDelay` watch the event loop (stall-probe.ts).
@@ -12,7 +12,7 @@ import { ensureDataDir } from '../../src/store/data-dir.js';
 import { JOURNAL_DIR, SNAPSHOT_FILE } from '../../src/store/file-names.js';
 import { NODE_STORE_FS } from '../../src/store/fs-port.js';
 import { JournalWriter } from '../../src/store/journal-writer.js';
-import { SILENT_STORE_LOGGER } from '../../src/store/logger.js';
+import { NULL_LOGGER } from '../../src/session/logger.js';
 import { SnapshotWriter } from '../../src/store/snapshot-writer.js';
 import { BENCH_SERVER_VERSION } from './data-dir.js';
 import type { Scene } from './scene.js';
@@ -77,7 +77,7 @@ export async function runSaves(scene: Scene, opts: SaveBenchOptions): Promise<Sa
       captureMs = performance.now() - t;
       return image;
     },
-    log: SILENT_STORE_LOGGER,
+    log: NULL_LOGGER,
     serverVersion: BENCH_SERVER_VERSION,
     journal,
     maxBackups: opts.maxBackups,
@@ -89,6 +89,8 @@ export async function runSaves(scene: Scene, opts: SaveBenchOptions): Promise<Sa
       globalThis.gc?.();
       // Let the GC's and the previous save's leftovers settle before the probe starts.
       await new Promise((resolve) => setTimeout(resolve, 200));
+      // One small change per round: a save of unchanged content writes nothing (image-fingerprint.ts).
+      session.applyMutation({ type: 'user-join', name: `bench-${r + 1}`, admin: false });
       probe.start();
       const t0 = performance.now();
       const outcome = await writer.save(`bench-${r + 1}`);

@@ -11,7 +11,7 @@
  */
 import { getHeapSpaceStatistics } from 'node:v8';
 
-import { createFuncLogger } from '../../src/net/logger.js';
+import { createFuncLogger } from '../../src/session/logger.js';
 import { SessionServer } from '../../src/net/session-server.js';
 import { Session } from '../../src/session/session.js';
 import { pickBasePort, withFreeBasePort } from '../../test/helpers/ports.js';

@@ -1,5 +1,5 @@
 /**
- * Event-loop stall while something runs, measured two ways at once (issue 4 §3: a save must not
+ * Event-loop stall while something runs, measured two ways at once (DESIGN §4: a save must not
  * block the loop for more than a few milliseconds):
  * - a 1 ms `setInterval` whose longest gap between two ticks, minus the 1 ms period, is the
  *   longest time the loop could not run a timer;

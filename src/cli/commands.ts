@@ -25,6 +25,7 @@ const SERVE_OPTIONS = `Options (flag > environment variable > .env file in the w
   -spwd, --server-password PW      SERVER_PASSWORD   server password (default empty: public)
   -t,    --timeout MS              TIMEOUT           heartbeat timeout in ms (default 10000)
   -l,    --log-level LEVEL         LOG_LEVEL         DEBUG, INFO, WARNING or ERROR (default INFO)
+         --log-format FORMAT       LOG_FORMAT        text (default) or json (one object per line)
   -lf,   --log-file FILE           LOG_FILE          also append log lines to FILE
          --data-dir DIR            DATA_DIR          data directory (default ./data)
          --send-queue-max-messages N   SEND_QUEUE_MAX_MESSAGES  per client and socket (default 10000)
@@ -33,7 +34,7 @@ const SERVE_OPTIONS = `Options (flag > environment variable > .env file in the w
          --max-backups N           MAX_BACKUPS       backups kept in DATA_DIR/backups (default 10)
          --journal-fsync POLICY    JOURNAL_FSYNC     always, an interval in ms, or off (default 100)
          --max-frame-bytes N, --max-nodes N, ... size limits: see README "Configuration"
-When stdin is a terminal an interactive shell runs (users, kick NAME, save, exit, help).
+When stdin is a terminal an interactive shell runs (users, kick NAME, save, chat [N], tasks, exit, help).
 SIGINT / SIGTERM stop the server cleanly (final save); SIGHUP reopens LOG_FILE (logrotate).
 `;
 
@@ -42,8 +43,9 @@ const SERVE_HELP = `usage: multiuser-server [serve] [options]
 serve (the default) runs the session server on ports P (command), P+1 (data), P+2 (heartbeat).
 ${SERVE_OPTIONS}`;
 
-const DATA_TOOLS_NOTE = `Data tools work on DATA_DIR (--data-dir, DATA_DIR, .env, ./data) while no server runs on it
-(they take its lock; exit code 3 when a server holds it). See docs/operations.md.
+const DATA_TOOLS_NOTE = `Data tools work on DATA_DIR (--data-dir, DATA_DIR, .env, ./data). backups, verify, history
+and export --at only read, also while a server runs; restore, import and export take the lock
+(exit code 3 when a server holds it). See docs/operations.md.
 `;
 
 /** Each subcommand: its usage line(s), what it does (for `CMD --help`), and how it runs. */

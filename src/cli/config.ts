@@ -5,6 +5,13 @@
  * `.env` text, so tests never touch `process.env`. Flags keep the reference CLI's spellings
  * (`-p`, `-apwd`, `-spwd`, `-t`, `-l`, `-lf`).
  */
+import { DEFAULT_SEND_QUEUE_LIMITS } from '../net/channel-sender.js';
+import { DEFAULT_TRANSPORT_LIMITS } from '../net/transport-limits.js';
+import { DEFAULT_PICKLE_LIMITS } from '../pickle/limits.js';
+import { DEFAULT_PROTOCOL_LIMITS } from '../protocol/limits.js';
+import { DEFAULT_SESSION_LIMITS } from '../session/limits.js';
+import { DEFAULT_HEARTBEAT_GRACE_MS, DEFAULT_TIMEOUT_MS } from '../session/session.js';
+import { DEFAULT_MAX_BACKUPS } from '../store/backups.js';
 import { DEFAULT_DISK_FREE_WARN_BYTES } from '../store/disk-space.js';
 import {
   DEFAULT_HISTORY_CHECKPOINT_INTERVAL_S,
@@ -21,6 +28,9 @@ export { ConfigError, type ConfigErrorCode } from './config-error.js';
 /** Log levels by their Python names, as the reference prints them. */
 export type LogLevelName = 'DEBUG' | 'INFO' | 'WARNING' | 'ERROR';
 
+/** `text`: the reference server's lines (with date and UTC offset); `json`: one object per line for log collectors. */
+export type LogFormat = 'text' | 'json';
+
 export interface Config {
   /** `--port`/`-p`, PORT: base port P; the server also uses P+1 (data) and P+2 (heartbeat). */
   readonly port: number;
@@ -34,6 +44,8 @@ export interface Config {
   readonly timeoutMs: number;
   /** `--log-level`/`-l`, LOG_LEVEL. */
   readonly logLevel: LogLevelName;
+  /** `--log-format`, LOG_FORMAT: `text` or `json` (cli/server-logger.ts describes both). */
+  readonly logFormat: LogFormat;
   /** `--log-file`/`-lf`, LOG_FILE: also append log lines to this file; `null` = stderr only. */
   readonly logFile: string | null;
   /** `--data-dir`, DATA_DIR: where persistence keeps its files (snapshot, backups, journal, lock). */
@@ -121,46 +133,49 @@ export type ConfigKey = keyof Config;
 /** Where a value came from (for the startup log; never the value of a password). */
 export type ConfigSource = 'flag' | 'env' | '.env' | 'default';
 
-/** Defaults (issue 3 §5; DESIGN §7). */
+/** Defaults: the seed's documented values (DESIGN §8) and the limits' defaults (session/limits.ts). */
 export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
   port: 5555,
   host: '*',
   adminPassword: 'admin',
   serverPassword: '',
-  timeoutMs: 10_000,
+  timeoutMs: DEFAULT_TIMEOUT_MS,
   logLevel: 'INFO',
+  logFormat: 'text',
   logFile: null,
   dataDir: './data',
   saveIntervalS: 120,
-  maxBackups: 10,
+  maxBackups: DEFAULT_MAX_BACKUPS,
   journalFsync: DEFAULT_JOURNAL_FSYNC,
   journalReserveBytes: DEFAULT_JOURNAL_RESERVE_BYTES,
   diskFreeWarnBytes: DEFAULT_DISK_FREE_WARN_BYTES,
   historyRetentionS: DEFAULT_HISTORY_RETENTION_S,
   historyMaxBytes: DEFAULT_HISTORY_MAX_BYTES,
   historyCheckpointIntervalS: DEFAULT_HISTORY_CHECKPOINT_INTERVAL_S,
-  sendQueueMaxMessages: 10_000,
-  sendQueueMaxBytes: 256 * 1024 * 1024,
-  maxFrameBytes: 1024 * 1024 * 1024,
-  maxFramesPerMessage: 16,
-  maxCommandBytes: 64 * 1024 * 1024,
-  maxMetadataBytes: 256 * 1024,
-  maxMetadataUpdateBytes: 256 * 1024,
-  maxUserListMetadataBytes: 1024 * 1024,
-  maxPickleContainers: 1_000_000,
-  maxCommandContainers: 2_000,
-  maxCommitNodeContainers: 20_000,
-  maxNodes: 1_000_000,
-  maxClients: 256,
-  maxPickleDepth: 1000,
-  heartbeatGraceMs: 30_000,
-  preLoginMaxFrames: 8,
-  preLoginMaxMessageBytes: 4096,
-  handshakeTimeoutMs: 10_000,
-  preLoginTimeoutMs: 30_000,
-  maxConnections: 4096,
-  maxConnectionsPerAddress: 256,
-  maxNewConnectionsPerSecond: 64,
+  // Every limit's default lives with the module that enforces it; this object only gathers them,
+  // so a changed default cannot leave the CLI (and the docs, tested against it) behind.
+  sendQueueMaxMessages: DEFAULT_SEND_QUEUE_LIMITS.maxMessages,
+  sendQueueMaxBytes: DEFAULT_SEND_QUEUE_LIMITS.maxBytes,
+  maxFrameBytes: DEFAULT_PROTOCOL_LIMITS.maxPayloadFrameBytes,
+  maxFramesPerMessage: DEFAULT_PROTOCOL_LIMITS.maxFrames,
+  maxCommandBytes: DEFAULT_SESSION_LIMITS.maxCommandFrameBytes,
+  maxMetadataBytes: DEFAULT_SESSION_LIMITS.maxMetadataBytes,
+  maxMetadataUpdateBytes: DEFAULT_SESSION_LIMITS.maxMetadataUpdateBytes,
+  maxUserListMetadataBytes: DEFAULT_SESSION_LIMITS.maxUserListMetadataBytes,
+  maxPickleContainers: DEFAULT_PICKLE_LIMITS.maxContainers,
+  maxCommandContainers: DEFAULT_SESSION_LIMITS.maxCommandContainers,
+  maxCommitNodeContainers: DEFAULT_SESSION_LIMITS.maxCommitNodeContainers,
+  maxNodes: DEFAULT_SESSION_LIMITS.maxNodes,
+  maxClients: DEFAULT_SESSION_LIMITS.maxClients,
+  maxPickleDepth: DEFAULT_PICKLE_LIMITS.maxDepth,
+  heartbeatGraceMs: DEFAULT_HEARTBEAT_GRACE_MS,
+  preLoginMaxFrames: DEFAULT_TRANSPORT_LIMITS.preLoginMaxFrames,
+  preLoginMaxMessageBytes: DEFAULT_TRANSPORT_LIMITS.preLoginMaxMessageBytes,
+  handshakeTimeoutMs: DEFAULT_TRANSPORT_LIMITS.handshakeTimeoutMs,
+  preLoginTimeoutMs: DEFAULT_TRANSPORT_LIMITS.preLoginTimeoutMs,
+  maxConnections: DEFAULT_TRANSPORT_LIMITS.maxConnections,
+  maxConnectionsPerAddress: DEFAULT_TRANSPORT_LIMITS.maxConnectionsPerAddress,
+  maxNewConnectionsPerSecond: DEFAULT_TRANSPORT_LIMITS.newConnectionsPerAddressPerSecond,
   httpAddr: Object.freeze({ host: '127.0.0.1', port: null }),
   httpAdminPassword: null,
   metricsToken: '',
@@ -205,6 +220,14 @@ function parseLevel(raw: string, origin: string): LogLevelName {
     throw new ConfigError('CONFIG_INVALID', `${origin}: log level must be DEBUG, INFO, WARNING or ERROR, got '${raw}'`);
   }
   return level;
+}
+
+function parseLogFormat(raw: string, origin: string): LogFormat {
+  const format = raw.trim().toLowerCase();
+  if (format !== 'text' && format !== 'json') {
+    throw new ConfigError('CONFIG_INVALID', `${origin}: log format must be text or json, got '${raw}'`);
+  }
+  return format;
 }
 
 function parseHost(raw: string, origin: string): string {
@@ -279,6 +302,7 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
     parse: intIn(100, 86_400_000, 'the timeout (ms)'),
   },
   { key: 'logLevel', env: 'LOG_LEVEL', flags: ['--log-level', '-l'], emptyIsValue: false, parse: parseLevel },
+  { key: 'logFormat', env: 'LOG_FORMAT', flags: ['--log-format'], emptyIsValue: false, parse: parseLogFormat },
   {
     key: 'logFile',
     env: 'LOG_FILE',

@@ -1,7 +1,7 @@
 /**
  * `multiuser-server backups [--data-dir DIR] [--json]`: the snapshot and every backup, in the order
  * recovery tries them, each decoded fully: file, save time, reason, nodes, users, size, verified
- * (issue 4 §7). Nothing is changed. Exit 0 when the listing was made (damaged files are listed as
+ * (docs/operations.md). Nothing is changed. Exit 0 when the listing was made (damaged files are listed as
  * not verified, with the reason); `verify` is the command whose exit code judges the directory.
  * Reads without the data-dir lock, so it works beside a running server and on a read-only mount.
  */
@@ -56,7 +56,17 @@ export async function runBackups(argv: readonly string[], io: DataIo): Promise<n
       stderr: io.stderr,
       check: imageCheckOf(sessionOptionsOf(args.config)),
     });
-    const rows = plan.files.map((f) => rowOf(f, plan.loaded?.check === f));
+    // The snapshot first, then backups by the save time they show, newest first: a name's stamp
+    // is local time, which a clock or zone change can put out of step with the save order.
+    const rows = plan.files
+      .map((f, i) => ({ row: rowOf(f, plan.loaded?.check === f), i }))
+      .sort(
+        (a, b) =>
+          Number(b.row.kind === 'snapshot') - Number(a.row.kind === 'snapshot') ||
+          b.row.timestamp - a.row.timestamp ||
+          a.i - b.i,
+      )
+      .map((r) => r.row);
     if (!stable) io.stderr.write(`multiuser-server backups: ${UNSTABLE_NOTE}\n`);
     if (args.flags.has('--json')) {
       io.stdout.write(`${JSON.stringify({ data_dir: args.dataDir, files: rows }, null, 2)}\n`);

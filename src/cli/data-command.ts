@@ -1,6 +1,6 @@
 /**
  * Shared plumbing of the data-dir tools `backups`, `restore`, `verify`, `export` and `import`
- * (issue 4 §7): argument parsing with DATA_DIR resolved exactly as the server resolves it
+ * (docs/operations.md): argument parsing with DATA_DIR resolved exactly as the server resolves it
  * (`resolveConfig`: flag > environment > `.env` > `./data`), the data-dir lock (a tool that
  * writes never works on a directory a server holds: exit 3 naming the holder's pid; the read-only
  * `backups` and `verify` read without it), exit codes, and the session options a journal replay

@@ -37,6 +37,7 @@ import {
   snapshotMetaOf,
   writeSnapshotImage,
   writeToolMetadata,
+  rotateAfterTool,
 } from './data-set-aside.js';
 
 export const IMPORT_USAGE = 'usage: multiuser-server import FILE.db [--force] [--data-dir DIR]\n';
@@ -128,6 +129,7 @@ export async function runImport(argv: readonly string[], io: DataIo): Promise<nu
       formatVersion: meta.formatVersion,
     });
     say(`Updated session_metadata.json (reason: ${reason})`);
+    for (const line of await rotateAfterTool(args.dataDir, args.config.maxBackups)) say(line);
     say(
       `Next start loads ${SNAPSHOT_FILE}: ${image.nodes.length} nodes, ${image.users.size} users` +
         `${image.initialized ? '; clients get RUNNING, no Init needed' : ''}`,

@@ -1,5 +1,5 @@
 /**
- * Progress of the data tools' long steps (issue 4 §7: "long operations show progress"), on
+ * Progress of the data tools' long steps (a tool working through a multi-GB file must not look hung), on
  * stderr so stdout stays the tool's result. Quiet for steps that finish within the first
  * interval (a small session prints nothing); after that one line per interval (1 s), and a
  * closing line, so an operator verifying a 1 GB snapshot sees it move.

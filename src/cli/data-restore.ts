@@ -1,6 +1,6 @@
 /**
  * `multiuser-server restore BACKUP [--data-dir DIR]`: makes a backup the session the next start
- * loads (issue 4 §7). BACKUP is a file name in backups/ (`snapshot_20250112_143025.pkl`) or a path.
+ * loads (docs/operations.md "Restoring a backup"). BACKUP is a file name in backups/ (`snapshot_20250112_143025.pkl`) or a path.
  *
  * 1. the backup is decoded fully first; a damaged one is refused and nothing changes;
  * 2. the current session is kept (data-set-aside.ts): a new backup of what the next start would
@@ -28,7 +28,7 @@ import {
   withDataDirLock,
 } from './data-command.js';
 import { checkSnapshotFile, inspectDataDir, inspectJournal } from './data-inspect.js';
-import { backUpNewSnapshot, setAsideCurrentSession, writeToolMetadata } from './data-set-aside.js';
+import { backUpNewSnapshot, rotateAfterTool, setAsideCurrentSession, writeToolMetadata } from './data-set-aside.js';
 import { namesMoment, RESTORE_AT_USAGE, runRestoreAt } from './history-restore.js';
 
 export const RESTORE_USAGE = `usage: multiuser-server restore BACKUP [--data-dir DIR]\n${RESTORE_AT_USAGE.replace('usage: ', '       ')}`;
@@ -103,6 +103,7 @@ export async function runRestore(argv: readonly string[], io: DataIo): Promise<n
       formatVersion: chosen.decoded.meta.formatVersion,
     });
     say(`Updated session_metadata.json (reason: ${reason})`);
+    for (const line of await rotateAfterTool(dataDir, args.config.maxBackups)) say(line);
 
     const journal = await inspectJournal(dataDir, chosen.decoded.snapshotId, { stderr: io.stderr });
     say(

@@ -1,11 +1,11 @@
 /**
  * Before `restore` or `import` replaces session_snapshot.pkl, the current session is kept — never
- * lost (issue 4 §7) — and the journal is moved out of the way, so the new snapshot loads cleanly:
+ * lost — and the journal is moved out of the way, so the new snapshot loads cleanly:
  *
- * - the state the next start would have loaded, as a new backup: a byte copy of the snapshot when
- *   no journal record follows it, else the snapshot with its journal replayed, written as a
- *   snapshot of its own (reason `pre-restore` / `pre-import`), so restoring that backup brings
- *   back exactly what was there, journal included;
+ * - the state the next start would have loaded, as a new backup: the snapshot with its journal
+ *   replayed (if any), written as a
+ *   snapshot of its own (reason `pre-restore` / `pre-import`, also without a journal), so
+ *   restoring that backup brings back exactly what was there, journal included;
  * - a snapshot that does not load (damaged, or a newer format) is moved to corrupt/, never deleted;
  * - every journal segment goes to corrupt/: a journal is replayed only onto the snapshot it
  *   follows (journal-chain.ts), and the snapshot that follows it now is another one. Moved, the
@@ -15,7 +15,7 @@ import { join } from 'node:path';
 
 import { encodeSnapshot } from '../store/snapshot-codec.js';
 import { writeFileAtomic } from '../store/atomic-write.js';
-import { nextBackupName, writeBackup } from '../store/backups.js';
+import { nextBackupName, rotateBackups, writeBackup } from '../store/backups.js';
 import { moveToCorrupt } from '../store/data-dir.js';
 import { StoreError } from '../store/errors.js';
 import { BACKUPS_DIR, JOURNAL_DIR, JOURNAL_SEGMENT_RE, SNAPSHOT_FILE } from '../store/file-names.js';
@@ -62,6 +62,13 @@ export async function setAsideCurrentSession(
       `Kept the current session (${from} + ${records} journal record(s): ${replayed.image.nodes.length} nodes, ` +
         `${replayed.image.users.size} users) as ${BACKUPS_DIR}/${name} (${formatBytes(bytes)})`,
     );
+  } else if (snapshot !== null && snapshot.summary !== null && plan.loaded?.check === snapshot && plan.loaded.decoded) {
+    // Written as a snapshot of its own, not copied: its reason must say why it was kept.
+    const { name, bytes } = await writeImageAsBackup(dataDir, plan.loaded.decoded.image, options.reason, options);
+    done.push(
+      `Kept the current ${SNAPSHOT_FILE} (${snapshot.summary.nodes} nodes, ${snapshot.summary.users} users) as ` +
+        `${BACKUPS_DIR}/${name} (${formatBytes(bytes)})`,
+    );
   } else if (snapshot !== null && snapshot.summary !== null) {
     const b = await writeBackup(dataDir, snapshot.path, { nowMs: options.now() });
     done.push(
@@ -95,6 +102,15 @@ export async function setAsideCurrentSession(
 export async function backUpNewSnapshot(dataDir: string, nowMs: number): Promise<string> {
   const b = await writeBackup(dataDir, join(dataDir, SNAPSHOT_FILE), { nowMs });
   return `${BACKUPS_DIR}/${b.name}`;
+}
+
+/**
+ * Deletes the oldest backups beyond MAX_BACKUPS after a tool added some, as a save would (the
+ * limit holds at once, not only after the next save). Returns one line per deleted file.
+ */
+export async function rotateAfterTool(dataDir: string, maxBackups: number): Promise<string[]> {
+  const deleted = await rotateBackups(dataDir, maxBackups);
+  return deleted.map((name) => `Deleted old backup ${BACKUPS_DIR}/${name} (MAX_BACKUPS=${maxBackups})`);
 }
 
 /** Writes `image` as a new snapshot file in backups/ under the next free name; never replaces a file. */

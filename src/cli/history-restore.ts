@@ -40,7 +40,7 @@ import {
 import { HistoryGapError, HistoryReader, type Moment, type Reconstructed } from './history-read.js';
 import { formatMoment, parseMoment } from './history-time.js';
 import { historyOptionsOf } from './persistence.js';
-import { SILENT_STORE_LOGGER } from '../store/logger.js';
+import { NULL_LOGGER } from '../session/logger.js';
 
 export const RESTORE_AT_USAGE = 'usage: multiuser-server restore --at TIME | --before CHANGE [--data-dir DIR]\n';
 export const EXPORT_AT_USAGE =
@@ -142,7 +142,7 @@ export async function runRestoreAt(argv: readonly string[], io: DataIo): Promise
       formatVersion: meta.formatVersion,
     });
     const warn = (text: string): void => void io.stderr.write(`multiuser-server restore: warning: ${text}\n`);
-    const log = { ...SILENT_STORE_LOGGER, warn, error: warn };
+    const log = { ...NULL_LOGGER, warn, error: warn };
     const keeper = new HistoryKeeper({ dataDir, ...history, log });
     const cp = await keeper.checkpoint(target, meta.snapshotId);
     // The restored session's own stretch of the timeline starts now, not at the next start.

@@ -1,5 +1,5 @@
 /**
- * Persistence wired to a running session (DESIGN §4, issue 4): the data-dir lock, startup recovery
+ * Persistence wired to a running session (DESIGN §4): the data-dir lock, startup recovery
  * (newest valid snapshot + journal replay through `Session.applyMutation`, STYLE.md §2), the
  * journal hook `net/` calls for every `persist` effect, and the saves — on `save` effects (user
  * disconnect), on a timer when something changed, on demand, and at shutdown.
@@ -15,7 +15,7 @@
  */
 import { join, resolve } from 'node:path';
 
-import type { Logger } from '../net/logger.js';
+import type { Logger } from '../session/logger.js';
 import type { Effect } from '../session/events.js';
 import { decodeMutation, encodeMutationParts } from '../session/mutation-codec.js';
 import type { Mutation } from '../session/mutation.js';
@@ -159,11 +159,14 @@ export class Persistence {
         await history.checkpoint(join(dataDir, recovered.source.file), recovered.source.snapshotId);
       }
       let session: Session;
+      // Anything the load skipped makes the session differ from the file.
+      let skippedAtLoad = false;
       if (recovered.image === null) {
         session = new Session(opts.session);
       } else {
         const made = Session.fromImage(recovered.image, opts.session);
         session = made.session;
+        skippedAtLoad = made.effects.length > 0;
         logEffects(log, made.effects);
       }
       const replayed = replayJournal(session, recovered.journal.records, opts.session, log);
@@ -221,9 +224,12 @@ export class Persistence {
       });
       persistence.sink = sink;
       // Locks of users who are gone go back to COMMON, journaled like any accepted change.
+      let changedAtStart = replayed > 0 || skippedAtLoad || recovered.source?.kind !== 'snapshot';
       for (const e of session.finishRecovery()) {
-        if (e.type === 'persist') journal.append(encodeMutationParts(e.mutation, { atMs: Date.now() }));
-        else if (e.type === 'log') log.log(e.level, e.message);
+        if (e.type === 'persist') {
+          journal.append(encodeMutationParts(e.mutation, { atMs: Date.now() }));
+          changedAtStart = true;
+        } else if (e.type === 'log') log.log(e.level, e.message);
       }
       await journal.waitDurable();
       if (recovered.image !== null || replayed > 0) {
@@ -241,6 +247,8 @@ export class Persistence {
         journal,
         maxBackups: opts.maxBackups,
         fs,
+        // The session is exactly session_snapshot.pkl: a save before any change writes nothing.
+        savedImage: changedAtStart ? undefined : session.exportImage(),
         lastKnownNodeCount: recovered.lastKnownNodeCount,
         lastSnapshotBytes: recovered.source?.compressedBytes ?? 0,
         space: { lastFreeBytes: () => disk.status.freeBytes, keepBytes: () => reserve.releasedBytes },

@@ -3,8 +3,11 @@
  * the add-on uses it — server info on a throw-away identity, login as a throw-away user, the user
  * list, a heartbeat round trip (PING answered, latency measured by the server), logout — and
  * prints one line per step. Exit code 0 when every step passed, 1 otherwise, 2 for bad arguments.
+ * A server that cannot be reached (connection refused, unknown host, no answer) fails at the first
+ * step, within the timeout, and no later step is attempted or reported as passed.
  */
 import { randomBytes } from 'node:crypto';
+import { connect } from 'node:net';
 
 import { ReplicationClient } from '../client/replication-client.js';
 import { requestServerInfo } from '../client/server-info.js';
@@ -66,6 +69,36 @@ async function step<T>(report: Report, name: string, run: () => Promise<[T, stri
   }
 }
 
+/**
+ * Opens one TCP connection to the command port and closes it: our DEALER reconnects quietly (as
+ * libzmq does), so a refused connection or an unknown host would otherwise only show as a timeout.
+ */
+function checkReachable(host: string, port: number, timeoutMs: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host, port });
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`no TCP connection to ${host}:${port} within ${timeoutMs} ms`));
+    }, timeoutMs);
+    socket.once('connect', () => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve();
+    });
+    socket.once('error', (err: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      socket.destroy();
+      const why =
+        err.code === 'ECONNREFUSED'
+          ? 'connection refused (no server listens there)'
+          : err.code === 'ENOTFOUND' || err.code === 'EAI_AGAIN'
+            ? 'unknown host'
+            : (err.code ?? err.message);
+      reject(new Error(`cannot connect to ${host}:${port}: ${why}`));
+    });
+  });
+}
+
 /** Runs the probe, writing the report to `out`; resolves with the exit code. */
 export async function runProbe(opts: ProbeOptions, out: NodeJS.WritableStream): Promise<number> {
   let failures = 0;
@@ -75,10 +108,16 @@ export async function runProbe(opts: ProbeOptions, out: NodeJS.WritableStream): 
   };
   out.write(`probing ${opts.host}:${opts.port} (ports ${opts.port}-${opts.port + 2}) as ${opts.username}\n`);
 
-  await step(report, 'server info', async () => {
+  const finish = (): number => {
+    out.write(failures === 0 ? 'result: OK\n' : `result: FAILED (${failures} step(s))\n`);
+    return failures === 0 ? 0 : 1;
+  };
+  const info = await step(report, 'server info', async () => {
+    await checkReachable(opts.host, opts.port, opts.timeoutMs);
     const info = await requestServerInfo({ host: opts.host, port: opts.port, timeoutMs: opts.timeoutMs });
     return [info, `version ${info.version}, ${info.private ? 'private (password required)' : 'public'}`];
   });
+  if (info === undefined) return finish();
 
   const client = new ReplicationClient({
     host: opts.host,
@@ -109,12 +148,14 @@ export async function runProbe(opts: ProbeOptions, out: NodeJS.WritableStream): 
         return [me, `PING answered, latency ${me?.latencyMs} ms`];
       });
     }
+    if (reply !== undefined) {
+      await step(report, 'logout', async () => {
+        await client.close('probe finished');
+        return [undefined, 'sockets closed (the server drops the user at its heartbeat timeout)'];
+      });
+    }
   } finally {
-    await step(report, 'logout', async () => {
-      await client.close('probe finished');
-      return [undefined, 'sockets closed (the server drops the user at its heartbeat timeout)'];
-    });
+    await client.close('probe finished');
   }
-  out.write(failures === 0 ? 'result: OK\n' : `result: FAILED (${failures} step(s))\n`);
-  return failures === 0 ? 0 : 1;
+  return finish();
 }

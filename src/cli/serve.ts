@@ -128,7 +128,12 @@ export async function runServe(argv: readonly string[], io: ServeIo): Promise<nu
     return 2;
   }
   const { config } = resolved;
-  const logger = createServerLogger({ level: config.logLevel, file: config.logFile, stream: io.stderr });
+  const logger = createServerLogger({
+    level: config.logLevel,
+    format: config.logFormat,
+    file: config.logFile,
+    stream: io.stderr,
+  });
   let why = '';
   let stop: () => void = () => undefined;
   const stopped = new Promise<void>((resolve) => {

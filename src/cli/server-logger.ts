@@ -1,13 +1,22 @@
 /**
- * The operator-facing log: lines like the reference server's (`%(asctime)s SERVER
- * %(levelname)-8s %(message)s` with `%H:%M:%S` local time, captures/*.server.log), written to
- * stderr and, with `--log-file`, appended to that file. Operators grep these lines (DESIGN §4), so
- * the format is a contract. Nothing logs passwords: no code path passes one to the logger.
+ * The operator-facing log, the one implementation of the `Logger` interface (session/logger.ts)
+ * that writes lines: to stderr and, with `--log-file`, appended to that file. Two formats:
+ *
+ * - `text` (default): the reference server's `%(asctime)s %(name)s %(levelname)-8s %(message)s`
+ *   (captures/*.server.log), with the date, milliseconds and UTC offset added to the time stamp
+ *   (local time, so it reads like the host's clock and still orders across DST changes). The
+ *   name is `SERVER`, and `SERVER.<subsystem>` for a child logger, as Python's getChild names it.
+ *   Structured fields follow the message as `key=value`. Operators grep these lines (DESIGN §4), so
+ *   the message texts are a contract; the level column is unchanged.
+ * - `json`: one JSON object per line for log collectors: `time` (ISO 8601, UTC), `level` (the
+ *   Python level name), `subsystem` (`server` for the root), `msg`, `fields`.
+ *
+ * Nothing logs passwords: no code path passes one to the logger.
  */
 import { createWriteStream, type WriteStream } from 'node:fs';
 
-import { levelPasses, type Logger, type LogLevel } from '../net/logger.js';
-import type { LogLevelName } from './config.js';
+import { childSubsystem, levelPasses, type LogFields, type Logger, type LogLevel } from '../session/logger.js';
+import type { LogFormat, LogLevelName } from './config.js';
 
 /** Python's level names, as the reference prints them. */
 const PY_NAMES: Readonly<Record<LogLevel, string>> = { debug: 'DEBUG', info: 'INFO', warn: 'WARNING', error: 'ERROR' };
@@ -19,13 +28,65 @@ const FROM_PY: Readonly<Record<LogLevelName, LogLevel>> = {
   ERROR: 'error',
 };
 
-const two = (n: number): string => String(n).padStart(2, '0');
+/** The logger name of the text format and the subsystem of root lines in JSON. */
+const ROOT_NAME = 'SERVER';
+const ROOT_SUBSYSTEM = 'server';
 
-/** One log line, without the newline: `05:21:29 SERVER INFO     Listening on 5555.` */
-export function formatLogLine(level: LogLevel, message: string, at: Date): string {
-  const time = `${two(at.getHours())}:${two(at.getMinutes())}:${two(at.getSeconds())}`;
-  return `${time} SERVER ${PY_NAMES[level].padEnd(8)} ${message}`;
+const pad = (n: number, width = 2): string => String(Math.abs(n)).padStart(width, '0');
+
+/** `2025-01-12 05:21:09.000+01:00`: local time with its offset from UTC (RFC 3339 with a space). */
+export function formatLocalTime(at: Date): string {
+  const offsetMin = -at.getTimezoneOffset();
+  const sign = offsetMin < 0 ? '-' : '+';
+  const date = `${at.getFullYear()}-${pad(at.getMonth() + 1)}-${pad(at.getDate())}`;
+  const time = `${pad(at.getHours())}:${pad(at.getMinutes())}:${pad(at.getSeconds())}.${pad(at.getMilliseconds(), 3)}`;
+  return `${date} ${time}${sign}${pad(Math.trunc(offsetMin / 60))}:${pad(offsetMin % 60)}`;
 }
+
+/** A field value as `key=value` text: bare when it is one plain word, JSON-quoted otherwise. */
+function fieldText(value: LogFields[string]): string {
+  if (typeof value === 'string') return /^[\w.:/@+-]+$/.test(value) ? value : JSON.stringify(value);
+  return String(value);
+}
+
+/** Newlines become spaces: a message carrying one (e.g. a username) cannot forge a log line. */
+const oneLine = (text: string): string => text.replace(/[\r\n]+/g, ' ');
+
+/**
+ * One text line, without the newline:
+ * `2025-01-12 05:21:29.000+01:00 SERVER INFO     Listening on 5555.`
+ */
+export function formatLogLine(
+  level: LogLevel,
+  message: string,
+  at: Date,
+  subsystem?: string,
+  fields: LogFields = {},
+): string {
+  const name = subsystem === undefined ? ROOT_NAME : `${ROOT_NAME}.${subsystem}`;
+  let line = `${formatLocalTime(at)} ${name} ${PY_NAMES[level].padEnd(8)} ${oneLine(message)}`;
+  for (const [key, value] of Object.entries(fields)) line += ` ${oneLine(key)}=${oneLine(fieldText(value))}`;
+  return line;
+}
+
+/** One JSON line, without the newline. JSON escapes newlines, so no line can be forged either. */
+export function formatJsonLine(
+  level: LogLevel,
+  message: string,
+  at: Date,
+  subsystem?: string,
+  fields: LogFields = {},
+): string {
+  return JSON.stringify({
+    time: at.toISOString(),
+    level: PY_NAMES[level],
+    subsystem: subsystem ?? ROOT_SUBSYSTEM,
+    msg: message,
+    fields,
+  });
+}
+
+const FORMATTERS: Readonly<Record<LogFormat, typeof formatLogLine>> = { text: formatLogLine, json: formatJsonLine };
 
 /**
  * Where lines go besides the file. When it is an event emitter (process.stderr), its `error` event
@@ -39,6 +100,8 @@ export interface LogStream {
 
 export interface ServerLoggerOptions {
   level: LogLevelName;
+  /** `text` (the reference's lines) or `json` (one object per line); default text. */
+  format?: LogFormat;
   /** Path of the log file (appended to), or null. */
   file: string | null;
   /** Where lines go besides the file (default process.stderr). */
@@ -83,6 +146,7 @@ export function createServerLogger(opts: ServerLoggerOptions): ServerLogger {
   const min = FROM_PY[opts.level];
   const stream = opts.stream ?? process.stderr;
   const now = opts.now ?? (() => new Date());
+  const format = FORMATTERS[opts.format ?? 'text'];
   let streamOpen = true;
   stream.on?.('error', () => {
     streamOpen = false;
@@ -100,31 +164,30 @@ export function createServerLogger(opts: ServerLoggerOptions): ServerLogger {
   const openFile = (path: string): void => {
     const f = createWriteStream(path, { flags: 'a' });
     f.on('error', (err) => {
-      toStream(formatLogLine('error', `Cannot write the log file ${path}: ${err.message}`, now()) + '\n');
+      toStream(format('error', `Cannot write the log file ${path}: ${err.message}`, now()) + '\n');
       if (file === f) file = null;
     });
     file = f;
   };
   if (opts.file !== null) openFile(opts.file);
+  // Shared by every child logger: the console's live feed sees each subsystem's warnings.
   let observer: ((level: LogLevel, message: string) => void) | null = null;
-  const make = (): ServerLogger => {
-    const log = (level: LogLevel, message: string): void => {
+  const make = (subsystem: string | undefined): ServerLogger => {
+    const log = (level: LogLevel, message: string, fields?: LogFields): void => {
       if (!levelPasses(level, min)) return;
       if (observer !== null && (level === 'warn' || level === 'error')) observer(level, message);
-      // One line per entry: a message carrying a newline (e.g. a username) cannot forge log lines.
-      const line = formatLogLine(level, message.replace(/[\r\n]+/g, ' '), now()) + '\n';
+      const line = format(level, message, now(), subsystem, fields) + '\n';
       toStream(line);
       file?.write(line);
     };
     return {
       log,
-      debug: (m) => log('debug', m),
-      info: (m) => log('info', m),
-      warn: (m) => log('warn', m),
-      error: (m) => log('error', m),
+      debug: (m, f) => log('debug', m, f),
+      info: (m, f) => log('info', m, f),
+      warn: (m, f) => log('warn', m, f),
+      error: (m, f) => log('error', m, f),
       enabled: (level) => levelPasses(level, min),
-      // One format for every subsystem: the line stays the reference's, whoever wrote it.
-      child: () => logger,
+      child: (b) => make(childSubsystem(subsystem, b.subsystem)),
       observe: (listener) => {
         observer = listener;
       },
@@ -143,6 +206,5 @@ export function createServerLogger(opts: ServerLoggerOptions): ServerLogger {
       },
     };
   };
-  const logger = make();
-  return logger;
+  return make(undefined);
 }

@@ -32,7 +32,8 @@ export interface ShellHooks {
 export const SHELL_HELP = `commands:
   users        list the connected users
   kick NAME    disconnect a user (releases their locks)
-  save         save the session to disk now (logs "Session saved to disk (reason: manual)")
+  save         save the session to disk now (logs "Session saved to disk (reason: manual)",
+               or "Session unchanged since the last save" when there is nothing new)
   chat [N]     the last N chat messages of the session (default 20)
   tasks        the session's task board
   exit         stop the server

@@ -46,7 +46,7 @@ export interface EffectRunnerOptions {
   persist?: PersistHook;
   /** Told about each persist failure (the hook's throw or rejection). */
   onPersistError?: (error: unknown) => void;
-  /** Told when `execute` threw for a held effect (the caller's `run` sees the others). */
+  /** Told when `execute` threw for an effect; the effects after it still run. */
   onExecuteError?: (error: unknown) => void;
 }
 
@@ -89,8 +89,21 @@ export class EffectRunner {
       } else if (effect.type === 'send' && guard?.failed === true) {
         this.withheld++;
       } else {
-        this.opts.execute(effect);
+        this.executeOne(effect);
       }
+    }
+  }
+
+  /**
+   * One effect, guarded as on the held path: an effect that throws (a bug, a socket error) is
+   * reported and the event's later effects still run — a `forget` or a `save` after a failed
+   * `send` must not be lost with it.
+   */
+  private executeOne(effect: Effect): void {
+    try {
+      this.opts.execute(effect);
+    } catch (err) {
+      this.opts.onExecuteError?.(err);
     }
   }
 
@@ -149,11 +162,7 @@ export class EffectRunner {
           this.withheld++;
           continue;
         }
-        try {
-          this.opts.execute(h.effect);
-        } catch (err) {
-          this.opts.onExecuteError?.(err);
-        }
+        this.executeOne(h.effect);
       }
     } finally {
       this.draining = false;

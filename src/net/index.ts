@@ -22,7 +22,6 @@ export {
 } from './endpoint.js';
 export { errnoCode, NetError, netError, type NetErrorCode } from './errors.js';
 export { DEFAULT_LOG_LIMITER_OPTIONS, LogLimiter, type LimitDecision, type LogLimiterOptions } from './log-limiter.js';
-export { createFuncLogger, levelPasses, LOG_LEVEL_ORDER, NULL_LOGGER, type Logger, type LogLevel } from './logger.js';
 export {
   DEFAULT_TICK_INTERVAL_MS,
   SessionServer,

@@ -26,7 +26,7 @@ import { ALL_INTERFACES, CHANNEL_PORT_OFFSET, CHANNELS, channelEndpoints, MAX_BA
 import { EffectRunner, type EffectRunnerStats, type PersistHook } from './effect-runner.js';
 import { errnoCode, netError } from './errors.js';
 import { LogLimiter, type LogLimiterOptions } from './log-limiter.js';
-import { NULL_LOGGER, type Logger } from './logger.js';
+import { NULL_LOGGER, type Logger } from '../session/logger.js';
 import {
   DEFAULT_TRANSPORT_LIMITS,
   ROUTER_IDENTITIES,

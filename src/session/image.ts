@@ -1,6 +1,6 @@
 /**
  * The session ⇄ `SessionImage` (session-image.ts): what a snapshot holds, and bringing a session
- * back from one at startup (issue 4 item 5). Import goes through the same `applyMutation` as
+ * back from one at startup (DESIGN §4 "Recovery"). Import goes through the same `applyMutation` as
  * journal replay and live traffic (STYLE.md §2); only the checks differ, because an image may come
  * from a file (an add-on `.db` export) rather than from our own validated traffic.
  *

@@ -1,5 +1,16 @@
 /** The server's logic as a pure state machine: `new Session(options)`, `session.handle(event)` → effects. */
 export type { Channel, ClientId, Effect, EffectType, EventType, LogLevel, SessionEvent } from './events.js';
+export {
+  childSubsystem,
+  createFuncLogger,
+  levelPasses,
+  LOG_LEVEL_ORDER,
+  NULL_LOGGER,
+  type LogFields,
+  type LogFieldValue,
+  type Logger,
+  type LogRecord,
+} from './logger.js';
 export { DEFAULT_SESSION_LIMITS, resolveSessionLimits, type SessionLimits } from './limits.js';
 export {
   DEFAULT_HEARTBEAT_GRACE_MS,

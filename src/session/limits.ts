@@ -1,5 +1,5 @@
 /**
- * Every bound the session enforces, in one object (STYLE.md §6; issue 3 §3 "every limit
+ * Every bound the session enforces, in one object (STYLE.md §6: "every limit
  * configurable"). The reference server has none at all (REPLICATION-PROTOCOL.md §9 item 13).
  * Defaults are generous enough for a 1 GB session of real Blender scenes; each field says what
  * it defends against. Byte bounds are checked on the received frames before anything is decoded.

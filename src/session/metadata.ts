@@ -2,7 +2,7 @@
  * UpdateUserMetadata (§4.9, §7): presence, chat and tasks, shallow-merged into the **sender's**
  * record and relayed to every other logged-in client. Only logged-in senders get here.
  *
- * Deviations (issue 3 §3):
+ * Deviations from the reference (REPLICATION-PROTOCOL.md §4.9; docs/security.md):
  * - The relayed owner frame is the sender's real username, not the label it wrote: the reference
  *   relayed the label, so anyone could write into another user's metadata as seen by everybody
  *   (capture 09), and a label the receiver does not know crashes it (crash

@@ -19,7 +19,8 @@ import {
   type BackupName,
 } from './file-names.js';
 import { NODE_STORE_FS, readdirOrEmpty, type StoreFs } from './fs-port.js';
-import { SILENT_STORE_LOGGER, type StoreLogger } from './logger.js';
+import { logBackupRotated } from './log-messages.js';
+import { NULL_LOGGER, type Logger } from '../session/logger.js';
 
 /** `MAX_BACKUPS` default (seed/000: "Keep last 10 snapshots"). */
 export const DEFAULT_MAX_BACKUPS = 10;
@@ -82,16 +83,17 @@ export async function writeBackup(
 }
 
 /**
- * Deletes our oldest backups until `maxBackups` remain. Returns the deleted names; a file that
- * cannot be deleted is logged and skipped (it is retried at the next rotation).
+ * Deletes our oldest backups until `maxBackups` remain, each with an INFO line naming it and the
+ * rule (a lowered MAX_BACKUPS deletes many at once: never silently). Returns the deleted names; a
+ * file that cannot be deleted is logged and skipped (it is retried at the next rotation).
  */
 export async function rotateBackups(
   dataDir: string,
   maxBackups: number,
-  options: { fs?: StoreFs; log?: StoreLogger } = {},
+  options: { fs?: StoreFs; log?: Logger } = {},
 ): Promise<string[]> {
   const fsys = options.fs ?? NODE_STORE_FS;
-  const log = options.log ?? SILENT_STORE_LOGGER;
+  const log = options.log ?? NULL_LOGGER;
   const all = await listBackups(dataDir, fsys);
   const excess = all.slice(0, Math.max(0, all.length - Math.max(0, maxBackups)));
   const deleted: string[] = [];
@@ -99,6 +101,7 @@ export async function rotateBackups(
     try {
       await fsys.unlink(b.path);
       deleted.push(b.name);
+      log.info(logBackupRotated(b.name, maxBackups), { file: `${BACKUPS_DIR}/${b.name}`, max_backups: maxBackups });
     } catch (e) {
       log.warn(`Could not delete old backup ${b.name}: ${describeCause(e)}`);
     }

@@ -26,7 +26,7 @@ import { writeFileAtomic } from './atomic-write.js';
 import { describeCause, storeError, StoreError } from './errors.js';
 import { localIsoSeconds, LOCK_FILE } from './file-names.js';
 import { NODE_STORE_FS, isErrno, type StoreFs } from './fs-port.js';
-import { SILENT_STORE_LOGGER, type StoreLogger } from './logger.js';
+import { NULL_LOGGER, type Logger } from '../session/logger.js';
 
 export interface LockInfo {
   pid: number;
@@ -41,7 +41,7 @@ export interface LockInfo {
 export interface DataDirLockOptions {
   purpose: string;
   fs?: StoreFs;
-  log?: StoreLogger;
+  log?: Logger;
   pid?: number;
   hostname?: string;
   /** Whether a local pid is running (default: `process.kill(pid, 0)`). */
@@ -73,7 +73,7 @@ export class DataDirLock {
     readonly path: string,
     readonly info: LockInfo,
     private readonly fsys: StoreFs,
-    log: StoreLogger,
+    log: Logger,
     refreshMs: number,
     now: () => number,
   ) {
@@ -98,13 +98,16 @@ export class DataDirLock {
   }
 }
 
+/** How often a lock file may vanish between "exists" and reading it before the directory is judged unusable. */
+const MAX_VANISHED = 50;
+
 /**
  * Takes the lock of `dataDir` (creating the directory). Throws StoreError STORE_LOCKED (message
  * names the holder: purpose, pid, host, since when) or STORE_WRITE_FAILED.
  */
 export async function acquireDataDirLock(dataDir: string, options: DataDirLockOptions): Promise<DataDirLock> {
   const fsys = options.fs ?? NODE_STORE_FS;
-  const log = options.log ?? SILENT_STORE_LOGGER;
+  const log = options.log ?? NULL_LOGGER;
   const now = options.now ?? Date.now;
   const path = join(dataDir, LOCK_FILE);
   const info: LockInfo = {
@@ -126,6 +129,7 @@ export async function acquireDataDirLock(dataDir: string, options: DataDirLockOp
   }
   const body = Buffer.from(`${JSON.stringify(info, null, 2)}\n`, 'utf8');
   let takeovers = 0;
+  let vanished = 0;
   let waitUntil = 0;
   for (;;) {
     try {
@@ -135,7 +139,17 @@ export async function acquireDataDirLock(dataDir: string, options: DataDirLockOp
       if (!(e instanceof StoreError) || e.code !== 'STORE_EXISTS') throw e;
     }
     const held = await readLockFile(path, fsys).catch(() => null);
-    if (held === null) continue; // vanished meanwhile: try again
+    if (held === null) {
+      // Vanished meanwhile: try again — but only so often. A directory where a created file
+      // "exists" yet cannot be read back (/proc, /sys, a broken mount) would loop forever.
+      if (++vanished <= MAX_VANISHED) continue;
+      throw storeError(
+        'STORE_WRITE_FAILED',
+        `${dataDir}: cannot create the lock file ${LOCK_FILE} there (it is reported to exist but cannot be read ` +
+          `back ${MAX_VANISHED} times over); is this a real, writable file system? /proc and /sys are not (step: link)`,
+        { step: 'link', path },
+      );
+    }
     const verdict = judge(held, info, options, now());
     if (verdict.stale && takeovers < MAX_TAKEOVERS) {
       const outcome = await breakStaleLock(path, held.bytes, body, fsys, options, now);

@@ -7,7 +7,7 @@
 import { basename, join } from 'node:path';
 
 import { fsyncDir, writeFileAtomic } from './atomic-write.js';
-import { describeCause } from './errors.js';
+import { describeCause, errnoOf, storeError } from './errors.js';
 import {
   BACKUP_NAME_RE,
   BACKUPS_DIR,
@@ -20,13 +20,34 @@ import {
   TEMP_NAME_RE,
 } from './file-names.js';
 import { readdirOrEmpty, statOrNull, type StoreFileHandle, type StoreFs } from './fs-port.js';
-import type { StoreLogger } from './logger.js';
+import type { Logger } from '../session/logger.js';
 
-/** Creates DATA_DIR, backups/ and journal/ if missing. */
+/**
+ * Creates DATA_DIR, backups/ and journal/ if missing. Throws StoreError STORE_WRITE_FAILED (step
+ * `mkdir`) naming the path and what is in the way — a file where a folder belongs (EEXIST,
+ * ENOTDIR), no permission — so the server's start fails with one clear line, not a stack.
+ */
 export async function ensureDataDir(fsys: StoreFs, dataDir: string): Promise<void> {
-  await fsys.mkdir(dataDir);
-  await fsys.mkdir(join(dataDir, BACKUPS_DIR));
-  await fsys.mkdir(join(dataDir, JOURNAL_DIR));
+  for (const path of [dataDir, join(dataDir, BACKUPS_DIR), join(dataDir, JOURNAL_DIR)]) {
+    try {
+      await fsys.mkdir(path);
+    } catch (e) {
+      const code = errnoOf(e);
+      const why =
+        code === 'EEXIST' || code === 'ENOTDIR'
+          ? 'a file of that name (or on its path) is in the way: move it, it must be a directory'
+          : describeCause(e);
+      throw storeError(
+        'STORE_WRITE_FAILED',
+        `${path} cannot be created as a directory: ${why} (step: mkdir)`,
+        {
+          step: 'mkdir',
+          path,
+        },
+        e,
+      );
+    }
+  }
 }
 
 /** Whether a temp file name is one of ours: `<our file>.<pid>.<n>.tmp`. */
@@ -42,7 +63,7 @@ function isOurTemp(name: string): boolean {
  * Removes temp files a crashed save left behind (only names we create; call it while holding
  * the data-dir lock, so no live writer owns them). Returns the removed paths.
  */
-export async function removeStaleTemps(fsys: StoreFs, dataDir: string, log: StoreLogger): Promise<string[]> {
+export async function removeStaleTemps(fsys: StoreFs, dataDir: string, log: Logger): Promise<string[]> {
   const removed: string[] = [];
   for (const dir of [dataDir, join(dataDir, BACKUPS_DIR)]) {
     for (const name of await readdirOrEmpty(fsys, dir)) {

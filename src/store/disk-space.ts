@@ -6,7 +6,7 @@
  */
 import { describeCause } from './errors.js';
 import { NODE_STORE_FS, type StoreFs } from './fs-port.js';
-import { SILENT_STORE_LOGGER, type StoreLogger } from './logger.js';
+import { NULL_LOGGER, type Logger } from '../session/logger.js';
 
 /** Default `DISK_FREE_WARN`: room for several snapshots of a large scene. */
 export const DEFAULT_DISK_FREE_WARN_BYTES = 1024 * 1024 * 1024;
@@ -29,7 +29,7 @@ export interface DiskSpaceMonitorOptions {
   /** `DISK_FREE_WARN` in bytes; 0 never warns. */
   warnBelowBytes: number;
   fs?: StoreFs;
-  log?: StoreLogger;
+  log?: Logger;
   now?: () => number;
   intervalMs?: number;
   /** Called after each successful check (the reserve refills from here). */
@@ -53,12 +53,12 @@ export class DiskSpaceMonitor {
   private timer: NodeJS.Timeout | null = null;
   private checking: Promise<DiskSpaceStatus> | null = null;
   private readonly fsys: StoreFs;
-  private readonly log: StoreLogger;
+  private readonly log: Logger;
   private readonly now: () => number;
 
   constructor(private readonly opts: DiskSpaceMonitorOptions) {
     this.fsys = opts.fs ?? NODE_STORE_FS;
-    this.log = opts.log ?? SILENT_STORE_LOGGER;
+    this.log = opts.log ?? NULL_LOGGER;
     this.now = opts.now ?? Date.now;
     this.current = {
       state: 'unknown',

@@ -10,6 +10,7 @@
  */
 import { constants as fsConstants, promises as fsp } from 'node:fs';
 import * as fs from 'node:fs';
+import { dirname, resolve as resolvePath } from 'node:path';
 
 export interface StoreStats {
   size: number;
@@ -77,15 +78,44 @@ function wrapHandle(h: fsp.FileHandle): StoreFileHandle {
   };
 }
 
+/**
+ * `mkdir -p`, one level at a time. Node's own `recursive: true` loops forever (at full CPU, deaf
+ * to SIGTERM) on a path under /proc/sys, where mkdir fails with ENOENT on an existing parent: here
+ * every level is tried once and the first real error is thrown.
+ */
+async function mkdirParents(path: string): Promise<void> {
+  const missing: string[] = [];
+  let at = resolvePath(path);
+  for (;;) {
+    try {
+      if ((await fsp.stat(at)).isDirectory()) break;
+      await fsp.mkdir(at); // not a directory: EEXIST names it
+      return;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    }
+    missing.push(at);
+    const parent = dirname(at);
+    if (parent === at) break;
+    at = parent;
+  }
+  for (const dir of missing.reverse()) {
+    try {
+      await fsp.mkdir(dir);
+    } catch (e) {
+      // Created by another process meanwhile is fine; anything else is the answer.
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || !(await fsp.stat(dir)).isDirectory()) throw e;
+    }
+  }
+}
+
 /** The real file system. */
 export const NODE_STORE_FS: StoreFs = {
   open: async (path, flags, mode) => wrapHandle(await fsp.open(path, flags, mode)),
   rename: (from, to) => fsp.rename(from, to),
   link: (from, to) => fsp.link(from, to),
   unlink: (path) => fsp.unlink(path),
-  mkdir: async (path) => {
-    await fsp.mkdir(path, { recursive: true });
-  },
+  mkdir: (path) => mkdirParents(path),
   readdir: (path) => fsp.readdir(path),
   stat: (path) => fsp.stat(path),
   readFile: (path) => fsp.readFile(path),

@@ -1,8 +1,6 @@
 /** Persistence: snapshots, backups, journal, metadata file, data-dir lock, recovery (DESIGN §4). */
 export type { SessionImage, SessionImageNode } from './session-image.js';
 export { StoreError, storeError, type StoreErrorCode, type WriteStep } from './errors.js';
-export type { StoreLogger } from './logger.js';
-export { SILENT_STORE_LOGGER } from './logger.js';
 export { NODE_STORE_FS, type StoreFileHandle, type StoreFs, type StoreStats } from './fs-port.js';
 export * from './file-names.js';
 export * from './log-messages.js';

@@ -112,7 +112,7 @@ export type JournalFsyncPolicy = 'always' | 'off' | number;
 
 /**
  * Default: fsync every 100 ms. A process crash loses nothing (each record is written to the
- * page cache before it is relayed); power loss loses at most the last ~100 ms (issue 4 §4).
+ * page cache before it is relayed); power loss loses at most the last ~100 ms (the default JOURNAL_FSYNC, documented in README).
  */
 export const DEFAULT_JOURNAL_FSYNC: JournalFsyncPolicy = 100;
 

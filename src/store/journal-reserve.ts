@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { describeCause } from './errors.js';
 import { JOURNAL_RESERVE_FILE } from './file-names.js';
 import { NODE_STORE_FS, statOrNull, type StoreFs } from './fs-port.js';
-import { SILENT_STORE_LOGGER, type StoreLogger } from './logger.js';
+import { NULL_LOGGER, type Logger } from '../session/logger.js';
 
 /** Default `JOURNAL_RESERVE`: about a minute of heavy editing's journal (a few hundred 100 KB commits). */
 export const DEFAULT_JOURNAL_RESERVE_BYTES = 64 * 1024 * 1024;
@@ -31,7 +31,7 @@ export interface JournalReserveOptions {
   /** `JOURNAL_RESERVE` in bytes; 0 disables the reserve. */
   bytes: number;
   fs?: StoreFs;
-  log?: StoreLogger;
+  log?: Logger;
 }
 
 export class JournalReserve {
@@ -39,12 +39,12 @@ export class JournalReserve {
   private released = 0;
   private readonly path: string;
   private readonly fsys: StoreFs;
-  private readonly log: StoreLogger;
+  private readonly log: Logger;
 
   constructor(private readonly opts: JournalReserveOptions) {
     this.path = join(opts.dataDir, JOURNAL_RESERVE_FILE);
     this.fsys = opts.fs ?? NODE_STORE_FS;
-    this.log = opts.log ?? SILENT_STORE_LOGGER;
+    this.log = opts.log ?? NULL_LOGGER;
   }
 
   /** Bytes held right now. */

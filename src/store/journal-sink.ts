@@ -20,11 +20,11 @@
  */
 import { encodeMutationParts } from '../session/mutation-codec.js';
 import type { Mutation } from '../session/mutation.js';
-import { StoreError } from './errors.js';
+import { describeCause, StoreError } from './errors.js';
 import type { JournalFsyncPolicy } from './journal-format.js';
 import type { JournalWriter } from './journal-writer.js';
 import * as msg from './log-messages.js';
-import type { StoreLogger } from './logger.js';
+import type { Logger } from '../session/logger.js';
 
 /** Least time between two "changes held only in memory" ERROR lines. */
 export const JOURNAL_HELD_LOG_GAP_MS = 60_000;
@@ -34,7 +34,7 @@ export const JOURNAL_RETRY_MS = 1000;
 export interface JournalSinkOptions {
   journal: JournalWriter;
   policy: JournalFsyncPolicy;
-  log: StoreLogger;
+  log: Logger;
   now?: () => number;
   retryMs?: number;
   /** Under `always`: stop accepting changes (logins, joins and heartbeats go on). */
@@ -103,6 +103,7 @@ export class JournalSink {
         if (always) throw e;
         return;
       }
+      this.noteUnexpected(e);
       this.hold(record);
       if (always) throw e;
       return;
@@ -161,7 +162,8 @@ export class JournalSink {
       while (this.held.length > 0 && this.covered === null) {
         try {
           journal.append(this.held[0]);
-        } catch {
+        } catch (e) {
+          this.noteUnexpected(e);
           this.reportHeld(false);
           return;
         }
@@ -187,6 +189,19 @@ export class JournalSink {
     if (this.timer !== null) clearInterval(this.timer);
     this.timer = null;
     return this.status.heldInMemory;
+  }
+
+  /**
+   * An append error the writer did not report through `journalFailed` (a closed writer, a bug):
+   * it becomes the error the held-changes line names, and is logged once at ERROR under every
+   * policy — it must never pass silently.
+   */
+  private noteUnexpected(e: unknown): void {
+    if (e instanceof StoreError && e.code === 'STORE_JOURNAL_FAILED') return;
+    const why = describeCause(e);
+    if (this.lastError === why) return;
+    this.lastError = why;
+    this.opts.log.error(`A change could not be written to the journal: ${why}; it is held for the next snapshot`);
   }
 
   private hold(record: Record): void {

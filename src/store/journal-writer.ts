@@ -35,7 +35,7 @@ import {
   type JournalFollows,
   type JournalFsyncPolicy,
 } from './journal-format.js';
-import { SILENT_STORE_LOGGER, type StoreLogger } from './logger.js';
+import { NULL_LOGGER, type Logger } from '../session/logger.js';
 import { newSnapshotId } from './snapshot-id.js';
 
 export interface JournalWriterOptions {
@@ -48,7 +48,7 @@ export interface JournalWriterOptions {
   /** `JOURNAL_FSYNC`. */
   fsync?: JournalFsyncPolicy;
   fs?: StoreFs;
-  log?: StoreLogger;
+  log?: Logger;
   serverVersion?: string;
   /** Clock for segment ids and headers (ms since the epoch). */
   now?: () => number;
@@ -115,14 +115,14 @@ export class JournalWriter {
   private closed = false;
   private resuming = false;
   private readonly fsys: StoreFs;
-  private readonly log: StoreLogger;
+  private readonly log: Logger;
   private readonly now: () => number;
   private readonly policy: JournalFsyncPolicy;
   private readonly maxRecordBytes: number;
 
   private constructor(private readonly opts: JournalWriterOptions) {
     this.fsys = opts.fs ?? NODE_STORE_FS;
-    this.log = opts.log ?? SILENT_STORE_LOGGER;
+    this.log = opts.log ?? NULL_LOGGER;
     this.now = opts.now ?? Date.now;
     this.policy = opts.fsync ?? DEFAULT_JOURNAL_FSYNC;
     this.maxRecordBytes = opts.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES;

@@ -14,6 +14,19 @@ export function logSessionSaved(reason: string): string {
   return `Session saved to disk (reason: ${reason})`;
 }
 
+/**
+ * When a save finds the session exactly as the last save wrote it: nothing is written (no
+ * snapshot, backup or metadata). DEBUG, except INFO for an operator's explicit `save`.
+ */
+export function logSaveUnchanged(reason: string): string {
+  return `Session unchanged since the last save: nothing written (reason: ${reason})`;
+}
+
+/** INFO for each backup rotation deletes: which file, and the rule that deleted it. */
+export function logBackupRotated(name: string, maxBackups: number): string {
+  return `Deleted old backup ${name} (MAX_BACKUPS=${maxBackups}: the newest ${maxBackups} are kept)`;
+}
+
 /** ERROR when a save failed; the previous snapshot is intact and the next trigger retries. */
 export function logSaveFailed(why: string): string {
   return `Failed to save session: ${why}`;

@@ -26,7 +26,7 @@ import { planJournalChain, type SegmentEntry } from './journal-chain.js';
 import type { JournalFollows, SegmentHeader } from './journal-format.js';
 import { readJournalSegment, readSegmentHeader } from './journal-reader.js';
 import * as msg from './log-messages.js';
-import type { StoreLogger } from './logger.js';
+import type { Logger } from '../session/logger.js';
 import { readMetadataFile, type SessionMetadataFile } from './metadata-file.js';
 import type { SessionImage } from './session-image.js';
 import { readSnapshotFile, type DecodedSnapshot, type ImageCheck, type SnapshotReadLimits } from './snapshot-codec.js';
@@ -111,11 +111,7 @@ export async function findMissingJournalSegment(
  * while holding the data-dir lock. Throws StoreError for what must stop the server: STORE_FORMAT
  * (a newer server's file), STORE_READ_FAILED (unreadable, not damaged), STORE_LIMIT.
  */
-export async function loadNewestValid(
-  dataDir: string,
-  log: StoreLogger,
-  options: RecoveryOptions,
-): Promise<RecoveryResult> {
+export async function loadNewestValid(dataDir: string, log: Logger, options: RecoveryOptions): Promise<RecoveryResult> {
   const fsys = options.fs ?? NODE_STORE_FS;
   const now = options.now ?? Date.now;
   await ensureDataDir(fsys, dataDir);
@@ -203,7 +199,7 @@ async function recoverJournal(
   fsys: StoreFs,
   dataDir: string,
   loadedId: string | null,
-  log: StoreLogger,
+  log: Logger,
   now: () => number,
   moved: string[],
   options: RecoveryOptions,

@@ -1,6 +1,6 @@
 /**
  * The snapshot pickle, produced as a stream of parts so that a 1 GB session is never copied
- * into one buffer nor encoded in one event-loop turn (issue 4 §3, DESIGN §4 "stream").
+ * into one buffer nor encoded in one event-loop turn (DESIGN §4 "stream": a save must not stall the event loop).
  *
  * Layout (REPLICATION-PROTOCOL §6 plus our key):
  * ```

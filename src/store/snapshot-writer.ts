@@ -14,6 +14,8 @@
  * 4. copy it to backups/ and rotate backups;
  * 5. write session_metadata.json;
  * 6. log `Session saved to disk (reason: …)`.
+ * A capture whose content equals the last save's (image-fingerprint.ts) ends at step 1 without
+ * rotating the journal or writing anything: `Session unchanged since the last save …` (DEBUG).
  * A failure in 2 logs `Failed to save session: …` and leaves the previous snapshot (and every
  * journal segment since it) intact; the next trigger retries. Failures in 3–5 are logged and
  * do not undo the save.
@@ -36,8 +38,9 @@ import { BACKUPS_DIR, SNAPSHOT_FILE } from './file-names.js';
 import { NODE_STORE_FS, type StoreFs } from './fs-port.js';
 import type { JournalPosition, JournalWriter } from './journal-writer.js';
 import * as msg from './log-messages.js';
-import type { StoreLogger } from './logger.js';
+import type { Logger } from '../session/logger.js';
 import { metadataOf, writeMetadataFile } from './metadata-file.js';
+import { ImageFingerprinter, sameFingerprint, type ImageFingerprint } from './image-fingerprint.js';
 import type { SessionImage } from './session-image.js';
 import { encodeSnapshot } from './snapshot-codec.js';
 import { newSnapshotId } from './snapshot-id.js';
@@ -48,7 +51,7 @@ export interface SnapshotWriterOptions {
   dataDir: string;
   /** The session's state right now (synchronous; see SessionImage for ownership). */
   capture: () => SessionImage;
-  log: StoreLogger;
+  log: Logger;
   /** Written into each snapshot and the metadata file. */
   serverVersion: string;
   /** Rotated at each capture; its covered segments are deleted after each durable save. */
@@ -63,6 +66,12 @@ export interface SnapshotWriterOptions {
   lastKnownNodeCount?: number;
   /** Size of the snapshot on disk (the estimate of the next one until a save measured it). */
   lastSnapshotBytes?: number;
+  /**
+   * The session's content as the snapshot on disk holds it (recovery loaded it and changed
+   * nothing), so that a first save without changes writes nothing either. Absent: the first save
+   * always writes.
+   */
+  savedImage?: SessionImage;
   /** The free-space rule (see the file comment); absent: no check. */
   space?: SnapshotSpaceRule;
   /** After the capture step rotated the journal (journal-sink.ts). */
@@ -100,6 +109,8 @@ export type SaveOutcome =
       nodeCount: number;
       userCount: number;
       durationMs: number;
+      /** True when the content equalled the last save's and nothing was written. */
+      unchanged?: boolean;
     }
   | { ok: false; reason: string; error: StoreError };
 
@@ -119,12 +130,16 @@ export class SnapshotWriter {
   private compressionRatio = 1;
   private readonly fsys: StoreFs;
   private readonly now: () => number;
+  private readonly fingerprints = new ImageFingerprinter();
+  /** The content of the newest snapshot on disk, or null when unknown. */
+  private saved: ImageFingerprint | null = null;
 
   constructor(private readonly opts: SnapshotWriterOptions) {
     this.fsys = opts.fs ?? NODE_STORE_FS;
     this.now = opts.now ?? Date.now;
     this.lastKnownNodeCount = opts.lastKnownNodeCount ?? 0;
     this.lastSnapshotBytes = opts.lastSnapshotBytes ?? 0;
+    if (opts.savedImage !== undefined) this.saved = this.fingerprints.of(opts.savedImage);
   }
 
   /** Bytes a save needs free: the new snapshot, its backup copy, and what must stay free. */
@@ -204,6 +219,7 @@ export class SnapshotWriter {
     let meta: SnapshotMeta;
     let stream: Readable;
     let segment: JournalPosition | null = null;
+    let pending: ImageFingerprint | null = null;
     try {
       const known = this.opts.space?.lastFreeBytes() ?? null;
       if (known !== null && this.lastSnapshotBytes > 0 && known < this.neededBytes(this.lastSnapshotBytes)) {
@@ -216,6 +232,9 @@ export class SnapshotWriter {
           `refusing to replace a snapshot of ${this.lastKnownNodeCount} node(s) with an empty session`,
         );
       }
+      const fingerprint = this.fingerprints.of(image);
+      if (sameFingerprint(this.saved, fingerprint)) return this.unchanged(reason, startedMs, image);
+      pending = fingerprint;
       meta = {
         formatVersion: SNAPSHOT_FORMAT_VERSION,
         serverVersion: this.opts.serverVersion,
@@ -235,6 +254,7 @@ export class SnapshotWriter {
       return this.failed(reason, e);
     }
     const outcome = await this.write(reason, startedMs, image, meta, stream, segment);
+    if (outcome.ok) this.saved = pending;
     this.opts.onSaved?.(meta.snapshotId, outcome.ok);
     return outcome;
   }
@@ -321,7 +341,13 @@ export class SnapshotWriter {
       log.warn(msg.logMetadataFailed(describeCause(e)));
     }
 
-    log.info(msg.logSessionSaved(reason));
+    log.info(msg.logSessionSaved(reason), {
+      reason,
+      nodes: image.nodes.length,
+      users: image.users.size,
+      bytes,
+      backup,
+    });
     return {
       ok: true,
       reason,
@@ -331,6 +357,22 @@ export class SnapshotWriter {
       nodeCount: image.nodes.length,
       userCount: image.users.size,
       durationMs: this.now() - startedMs,
+    };
+  }
+
+  private unchanged(reason: string, startedMs: number, image: SessionImage): SaveOutcome {
+    // An operator who typed `save` gets an answer; automatic triggers stay quiet.
+    this.opts.log.log(reason === 'manual' ? 'info' : 'debug', msg.logSaveUnchanged(reason), { reason });
+    return {
+      ok: true,
+      reason,
+      snapshotId: '',
+      bytes: this.lastSnapshotBytes,
+      backup: null,
+      nodeCount: image.nodes.length,
+      userCount: image.users.size,
+      durationMs: this.now() - startedMs,
+      unchanged: true,
     };
   }
 

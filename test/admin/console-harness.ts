@@ -10,7 +10,7 @@ import { AdminServer, staticFiles, type SaveResult } from '../../src/admin/index
 import { consoleHost, netViewOf, saveResultOf, storeViewOf, type ConsoleState } from '../../src/cli/admin-console.js';
 import { Persistence } from '../../src/cli/persistence.js';
 import { ReplicationClient } from '../../src/client/index.js';
-import { createFuncLogger } from '../../src/net/logger.js';
+import { createFuncLogger } from '../../src/session/logger.js';
 import { SessionServer } from '../../src/net/session-server.js';
 import { NODE_STORE_FS, type StoreFs } from '../../src/store/fs-port.js';
 import type { JournalFsyncPolicy } from '../../src/store/journal-format.js';

@@ -221,6 +221,29 @@ describe('resolveConfig', () => {
     // And it is itself a valid .env file.
     parseDotenv(example);
   });
+
+  test('the defaults README and .env.example document are the ones the code uses', () => {
+    const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+    const example = readFileSync(resolve(root, '.env.example'), 'utf8');
+    const readme = readFileSync(resolve(root, 'README.md'), 'utf8');
+    let checked = 0;
+    for (const spec of OPTION_SPECS) {
+      const value = DEFAULT_CONFIG[spec.key];
+      if (typeof value !== 'number' && typeof value !== 'string') continue;
+      const shown = new RegExp(`^#? ?${spec.env}=(.*)$`, 'm').exec(example)?.[1];
+      if (shown !== undefined && shown !== '') {
+        assert.equal(shown, String(value), `.env.example ${spec.env}`);
+        checked++;
+      }
+      const row = readme.split('\n').find((l) => l.startsWith('|') && l.includes(`| \`${spec.env}\` |`));
+      const cell = row?.split('|')[3]?.trim();
+      if (cell !== undefined && cell.startsWith('`')) {
+        assert.equal(cell.split('`')[1], String(value), `README ${spec.env}`);
+        checked++;
+      }
+    }
+    assert.ok(checked >= 40, `only ${checked} documented defaults found`);
+  });
 });
 
 describe('parseDotenv', () => {

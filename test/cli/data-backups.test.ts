@@ -1,10 +1,10 @@
 /**
- * `multiuser-server backups` (issue 4 §7) run as a child process on data directories written by
+ * `multiuser-server backups` run as a child process on data directories written by
  * the store: every file with time, reason, nodes, users, size and whether it decodes; a damaged
  * backup is listed as not verified with the reason; DATA_DIR is resolved as the server resolves it.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, truncateSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, truncateSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 
@@ -47,6 +47,20 @@ describe('backups', () => {
       /^session_snapshot\.pkl \*\s+2025-01-12T14:30:28\s+user_disconnect:alice\s+4\s+1\s+\d+ B\s+yes$/,
     );
     assert.match(table.stdout, /The next start loads session_snapshot\.pkl/);
+  });
+
+  test('backups are sorted by the save time they show, not by file name', async () => {
+    const dir = join(tmp.dir, 'renamed');
+    await buildStandardDir(dir);
+    const [older, newer] = backupNames(dir);
+    // The newest save under a name that sorts first (a clock that was set back when it was made).
+    renameSync(join(dir, 'backups', newer), join(dir, 'backups', 'snapshot_20200101_000000.pkl'));
+    const rows = listJson(dir);
+    assert.deepEqual(
+      rows.map((r) => r.file),
+      ['session_snapshot.pkl', 'backups/snapshot_20200101_000000.pkl', `backups/${older}`],
+    );
+    assert.ok(rows[1].timestamp > rows[2].timestamp);
   });
 
   test('shows a truncated backup as not verified, with the reason, and changes nothing', async () => {

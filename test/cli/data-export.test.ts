@@ -1,5 +1,5 @@
 /**
- * `multiuser-server export --out FILE.db` (issue 4 §7): the state the next start would load
+ * `multiuser-server export --out FILE.db`: the state the next start would load
  * (snapshot + journal replay), written as an add-on session file; CPython opens it the way the
  * add-on's *Load session save* does (test/tools/pyref.py --session-db).
  */

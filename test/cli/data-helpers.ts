@@ -14,7 +14,7 @@ import { PyDict, type PyValue } from '../../src/pickle/value.js';
 import { decodeMutation, encodeMutation, Session, type Mutation, type SessionImage } from '../../src/session/index.js';
 import { readSegmentHeader } from '../../src/store/journal-reader.js';
 import { JournalWriter } from '../../src/store/journal-writer.js';
-import { SILENT_STORE_LOGGER } from '../../src/store/logger.js';
+import { NULL_LOGGER } from '../../src/session/logger.js';
 import { loadNewestValid, type RecoveryResult } from '../../src/store/recovery.js';
 import { SnapshotWriter } from '../../src/store/snapshot-writer.js';
 import { collectingLogger, nodeData } from '../store/helpers.js';
@@ -104,7 +104,7 @@ export class DataDirRig {
     this.writer = new SnapshotWriter({
       dataDir: dir,
       capture: () => this.session.exportImage(),
-      log: SILENT_STORE_LOGGER,
+      log: NULL_LOGGER,
       serverVersion: 'test',
       journal: this.journal,
       now: () => (this.clock += 1000),

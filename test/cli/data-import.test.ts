@@ -1,5 +1,5 @@
 /**
- * `multiuser-server import FILE.db` (issue 4 §7): seeds a data directory from the captured
+ * `multiuser-server import FILE.db`: seeds a data directory from the captured
  * session file the add-on saved with *Save session data*; `backups` and `verify` show it, and the
  * next start restores it ACTIVE. Non-.db and damaged files are refused, and so is a directory that
  * already holds a session unless --force (which keeps that session as a backup first).

@@ -1,5 +1,5 @@
 /**
- * `multiuser-server restore BACKUP` (issue 4 §7), and the seed's manual procedure (copy a backup
+ * `multiuser-server restore BACKUP`, and the seed's manual procedure (copy a backup
  * over session_snapshot.pkl while the server is stopped), both checked against what recovery
  * really loads afterwards.
  */
@@ -128,6 +128,23 @@ describe("the seed's manual restore (cp a backup over session_snapshot.pkl while
     assert.equal(recovered.result.movedToCorrupt.length, 1);
     assert.ok(existsSync(join(dir, recovered.result.movedToCorrupt[0])), 'the journal is kept in corrupt/');
     assert.equal(recovered.log.filter((l) => l.includes('does not belong to the loaded snapshot')).length, 1);
+  });
+
+  test('without a journal the kept backup is still marked pre-restore, and MAX_BACKUPS holds at once', async () => {
+    const dir = await standardDir();
+    const [first, second] = backupNames(dir);
+    assert.equal(runCli(['restore', first, '--data-dir', dir]).status, 0);
+    assert.deepEqual(readdirSync(join(dir, 'journal')), [], 'no journal follows the restored snapshot');
+    assert.equal(backupNames(dir).length, 4);
+    const run = runCli(['restore', second, '--data-dir', dir], { env: { MAX_BACKUPS: '3' } });
+    assert.equal(run.status, 0, run.stderr);
+    const names = backupNames(dir);
+    assert.equal(names.length, 3, names.join(' '));
+    assert.match(run.stdout, /^Deleted old backup backups\/snapshot_\S+\.pkl \(MAX_BACKUPS=3\)$/m);
+    // Newest first: the restored snapshot's copy, then what was kept before restoring.
+    const kept = await readSnapshotFile(join(dir, 'backups', names[1]));
+    assert.equal(kept.meta?.reason, 'pre-restore');
+    assert.deepEqual(uuidsOf(kept.image), STANDARD.firstNodes);
   });
 
   test('copying the newest backup changes nothing: it is the same snapshot and its journal still applies', async () => {

@@ -1,5 +1,5 @@
 /**
- * `multiuser-server verify` (issue 4 §7): exit 0 when the next start loads a valid snapshot (or
+ * `multiuser-server verify`: exit 0 when the next start loads a valid snapshot (or
  * a valid backup in its place) and the journal is consistent, else 1 — and it never changes the
  * directory: no move to corrupt/, no truncation of a torn tail.
  */

@@ -123,7 +123,7 @@ describe('captured conversations replayed against our server', () => {
   test('05_auth_spwd_empty: a public server reports private False and, unlike the reference, accepts None', async () => {
     const c = loadCapture('05_auth_spwd_empty');
     const steps = stepsOf(c);
-    // Deviation (issue 3 §2): a public server accepts S_PWD None as well as ''. So A1 logs in as
+    // Deviation (docs/security.md): a public server accepts S_PWD None as well as ''. So A1 logs in as
     // alice (user list first, §4.2), and A2 — alice again — is refused as a duplicate; its user
     // lists go to A1, the one logged-in client.
     insertBefore(steps, 3, userList('A1', [['alice', true, 10]]));
@@ -145,7 +145,7 @@ describe('captured conversations replayed against our server', () => {
   test('06_raw_protocol_paths: rejected init, removed nodes, a patched node, ignored commands', async () => {
     const c = loadCapture('06_raw_protocol_paths');
     const steps = stepsOf(c);
-    // Deviation (issue 3 §2; crash relayed_commit_for_unknown_node): a Commit for an unknown node
+    // Deviation (crash relayed_commit_for_unknown_node): a Commit for an unknown node
     // is not relayed — the reference's relay made every receiving client raise.
     dropExpectation(steps, 38);
     insertAfter(steps, 37, logStep('Commit for 00000000-0000-0000-0000-000000000000 from root1 refused'));
@@ -183,7 +183,7 @@ describe('captured conversations replayed against our server', () => {
     const c = loadCapture('09_unauthenticated_and_unchecked');
     const steps = stepsOf(c);
     const m = idOf(c, 'M');
-    // Deviation (issue 3 §3, §9 items 1–3): nothing from an identity that never logged in is
+    // Deviation (DESIGN §6: strangers are dropped): nothing from an identity that never logged in is
     // relayed or executed — not its Node injection (35), its overwrite of alice's locked node
     // (38), its Right (41), its Delete (44) nor its Kick of victor (77).
     for (const at of [36, 37, 39, 40, 42, 43, 45, 46, 78]) dropExpectation(steps, at);

@@ -51,12 +51,12 @@ function waitForOutput(r: Omit<Running, 'port'>, text: string, ms = 10_000): Pro
   });
 }
 
-async function startCli(stdin: 'ignore' | 'closed-pipe'): Promise<Running> {
+async function startCli(stdin: 'ignore' | 'closed-pipe', env: Record<string, string> = {}): Promise<Running> {
   for (let attempt = 0; attempt < 5; attempt++) {
     const port = await pickBasePort();
     const child = spawn(process.execPath, [MAIN, '--port', String(port), '--host', '127.0.0.1'], {
       cwd,
-      env: { PATH: process.env.PATH ?? '' },
+      env: { PATH: process.env.PATH ?? '', ...env },
       stdio: [stdin === 'ignore' ? 'ignore' : 'pipe', 'pipe', 'pipe'],
     });
     children.push(child);
@@ -86,8 +86,9 @@ async function stop(r: Running): Promise<number | null> {
 
 describe('the multiuser-server command', () => {
   test('with stdin on /dev/null it serves, passes a probe, and exits 0 on SIGTERM', async () => {
-    const r = await startCli('ignore');
-    assert.match(r.output(), /\d\d:\d\d:\d\d SERVER INFO {5}Listening on \d+\./);
+    // A zone with a half-hour offset: the time stamp carries the date and the offset, not just HH:MM:SS.
+    const r = await startCli('ignore', { TZ: 'Asia/Kolkata' });
+    assert.match(r.output(), /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}\+05:30 SERVER INFO {5}Listening on \d+\.$/m);
     const report: string[] = [];
     const code = await runProbe(
       { host: '127.0.0.1', port: r.port, serverPassword: '', timeoutMs: 5000, username: 'probe-test' },
@@ -101,6 +102,35 @@ describe('the multiuser-server command', () => {
     assert.match(r.output(), /Server stopped\./);
     assert.ok(!r.output().includes(SECRET), 'the admin password is never printed');
     assert.ok(!r.output().includes('default one'), 'no default-password warning: .env set one');
+  });
+
+  test('with LOG_FORMAT=json every line is one JSON object: time, level, subsystem, msg, fields', async () => {
+    const r = await startCli('ignore', { LOG_FORMAT: 'json' });
+    const report: string[] = [];
+    const code = await runProbe(
+      { host: '127.0.0.1', port: r.port, serverPassword: '', timeoutMs: 5000, username: 'probe-json' },
+      { write: (s: string) => report.push(s) } as unknown as NodeJS.WritableStream,
+    );
+    assert.equal(code, 0, report.join(''));
+    await waitForOutput(r, 'probe-json logged in.');
+    assert.equal(await stop(r), 0);
+    const lines = r
+      .output()
+      .split('\n')
+      .filter((l) => l !== '')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    for (const l of lines) {
+      assert.deepEqual(Object.keys(l), ['time', 'level', 'subsystem', 'msg', 'fields']);
+      assert.equal(new Date(l.time as string).toISOString(), l.time);
+    }
+    const find = (msg: RegExp) => lines.find((l) => msg.test(l.msg as string));
+    assert.equal(find(/^Listening on \d+\.$/)?.subsystem, 'server');
+    assert.equal(find(/^probe-json logged in\.$/)?.subsystem, 'net');
+    const saved = find(/^Session saved to disk \(reason: shutdown\)$/);
+    assert.equal(saved?.subsystem, 'store');
+    assert.equal(saved?.level, 'INFO');
+    assert.equal((saved?.fields as Record<string, unknown>).reason, 'shutdown');
+    assert.ok(!r.output().includes(SECRET), 'the admin password is never printed');
   });
 
   test('with stdin closed it keeps running until SIGTERM', async () => {

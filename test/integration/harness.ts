@@ -6,7 +6,7 @@
 import { encodePickle } from '../../src/pickle/encode.js';
 import type { PyValue } from '../../src/pickle/value.js';
 import { ReplicationClient, type ClientOptions } from '../../src/client/index.js';
-import { createFuncLogger, type LogLevel } from '../../src/net/logger.js';
+import { createFuncLogger, type LogLevel } from '../../src/session/logger.js';
 import { SessionServer, type SessionServerOptions } from '../../src/net/session-server.js';
 import { strDict } from '../../src/protocol/replies.js';
 import { Session, type SessionOptions } from '../../src/session/index.js';

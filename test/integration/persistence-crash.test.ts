@@ -1,5 +1,5 @@
 /**
- * `kill -9` under a steady stream of updates (issue 4 items 4 and 9; STYLE.md §13 "Crash tests"):
+ * `kill -9` under a steady stream of updates (DESIGN §4 "Journal"; STYLE.md §13 "Crash tests"):
  * in each round a writer streams new nodes and commits while a reader watches the relays; the
  * server is SIGKILLed at a random point, restarted on the same DATA_DIR, and every update the
  * reader saw before the kill must be there. Odd rounds run with JOURNAL_FSYNC=always (relays

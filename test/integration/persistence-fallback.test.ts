@@ -1,5 +1,5 @@
 /**
- * A damaged snapshot at start (issue 4 item 5, STYLE.md §9): the compiled CLI logs it loudly,
+ * A damaged snapshot at start (STYLE.md §9): the compiled CLI logs it loudly,
  * moves the file to corrupt/ (never deletes it), falls back to the newest valid backup, replays the
  * journal written after that save, and serves the session as before.
  */

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { afterEach, describe, test } from 'node:test';
 
 import { Persistence } from '../../src/cli/persistence.js';
-import { createFuncLogger } from '../../src/net/logger.js';
+import { createFuncLogger } from '../../src/session/logger.js';
 import { SessionServer } from '../../src/net/session-server.js';
 import { MessageType } from '../../src/protocol/index.js';
 import { NODE_STORE_FS, type StoreFs } from '../../src/store/fs-port.js';

@@ -1,5 +1,5 @@
 /**
- * Restarts of the compiled CLI on the same DATA_DIR (issue 4 items 5, 6, 9): after SIGTERM the
+ * Restarts of the compiled CLI on the same DATA_DIR (DESIGN §4 "Recovery"): after SIGTERM the
  * session comes back without a new Init — a new client gets RUNNING and byte-identical nodes, with
  * every lock COMMON — and the chat and tasks of a user who left are still handed to clients.
  */

@@ -1,7 +1,7 @@
 /**
  * A logged-in client that stops reading its data socket is dropped once its bounded send queue is
  * full — with a clear log line, its locks released — while the others keep receiving every update
- * in order. Nothing is silently skipped and memory stays bounded (issue 3 §1).
+ * in order. Nothing is silently skipped and memory stays bounded.
  */
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';

@@ -128,6 +128,22 @@ describe('EffectRunner', () => {
     assert.equal(runner.stats().withheld, 1);
   });
 
+  test('an effect that throws on the direct path is reported and the effects after it still run', () => {
+    const r = recorder();
+    const errors: string[] = [];
+    const runner = new EffectRunner({
+      execute: (e) => {
+        if (e.type === 'send' && e.to[0] === 'boom') throw new Error('socket gone');
+        r.execute(e);
+      },
+      persist: r.note,
+      onExecuteError: (err) => errors.push((err as Error).message),
+    });
+    runner.run([persist('a'), send('boom'), send('b'), { type: 'forget', client: 'x' }, log('after')]);
+    assert.deepEqual(r.trail, ['persist:a', 'send:b', 'forget', 'log:after']);
+    assert.deepEqual(errors, ['socket gone']);
+  });
+
   test('close drops what is held', async () => {
     const r = recorder();
     const d = deferred();

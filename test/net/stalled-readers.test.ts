@@ -13,7 +13,7 @@ import { once } from 'node:events';
 import { createConnection, type Socket } from 'node:net';
 import { after, test } from 'node:test';
 
-import { createFuncLogger } from '../../src/net/logger.js';
+import { createFuncLogger } from '../../src/session/logger.js';
 import { SessionServer } from '../../src/net/session-server.js';
 import { encodeReadyBody } from '../../src/net/zmtp/commands.js';
 import { encodeCommandFrame, encodeMessage, FrameReader } from '../../src/net/zmtp/frames.js';

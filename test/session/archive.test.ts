@@ -1,5 +1,5 @@
 /**
- * The chat/task archive (DESIGN §5, issue 4 item 6, REPLICATION-PROTOCOL.md §7.4): kept after the
+ * The chat/task archive (DESIGN §5, REPLICATION-PROTOCOL.md §7.4): kept after the
  * authors leave, bounded, deduplicated, delivered to the stock add-on as the `'~archive'` entry.
  */
 import assert from 'node:assert/strict';

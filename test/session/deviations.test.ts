@@ -1,5 +1,5 @@
 /**
- * One test per deliberate deviation from the reference server (issue 3 §3; REPLICATION-PROTOCOL.md
+ * One test per deliberate deviation from the reference server (docs/security.md; REPLICATION-PROTOCOL.md
  * §9 lists what the reference accepts). Each shows the hostile or unchecked input being refused,
  * logged with a rate-limit key, and never reaching another client.
  */

@@ -1,5 +1,5 @@
 /**
- * Journal before relay (DESIGN §4, issue 4 item 4): every accepted state change comes out as a
+ * Journal before relay (DESIGN §4): every accepted state change comes out as a
  * `persist` effect placed before the effects that let any client see it; refused operations
  * persist nothing; leaving users ask for a save.
  */

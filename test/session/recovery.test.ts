@@ -1,5 +1,5 @@
 /**
- * Recovery (issue 4 item 5): journal replay through `applyMutation` gives exactly the live state,
+ * Recovery (DESIGN §4 "Recovery"): journal replay through `applyMutation` gives exactly the live state,
  * and a session restored from an image is ACTIVE, serves the same bytes and holds no locks.
  */
 import assert from 'node:assert/strict';

@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, test } from 'node:test';
 
 import { listBackups, nextBackupName, rotateBackups, writeBackup } from '../../src/store/backups.js';
 import { localIsoSeconds, localStamp, parseBackupName, tempNameFor, TEMP_NAME_RE } from '../../src/store/file-names.js';
-import { makeTempDir } from './helpers.js';
+import { collectingLogger, makeTempDir } from './helpers.js';
 
 /** 2025-01-12 14:30:25 local time. */
 const T = new Date(2025, 0, 12, 14, 30, 25, 500).getTime();
@@ -106,7 +106,13 @@ describe('backups on disk', () => {
     const others = ['README.md', 'snapshot_manual.pkl', 'snapshot_20250101_000000.pkl.77.1.tmp'];
     for (const n of others) writeFileSync(join(bdir, n), 'keep me');
     for (let i = 0; i < 13; i++) await writeBackup(dir, snapshot, { nowMs: T + i * 1000 });
-    const deleted = await rotateBackups(dir, 10);
+    const log = collectingLogger();
+    const deleted = await rotateBackups(dir, 10, { log });
+    assert.deepEqual(log.messages('info'), [
+      'Deleted old backup snapshot_20250112_143025.pkl (MAX_BACKUPS=10: the newest 10 are kept)',
+      'Deleted old backup snapshot_20250112_143026.pkl (MAX_BACKUPS=10: the newest 10 are kept)',
+      'Deleted old backup snapshot_20250112_143027.pkl (MAX_BACKUPS=10: the newest 10 are kept)',
+    ]);
     assert.deepEqual(deleted, [
       'snapshot_20250112_143025.pkl',
       'snapshot_20250112_143026.pkl',

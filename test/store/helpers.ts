@@ -7,7 +7,7 @@ import { encodePickle } from '../../src/pickle/encode.js';
 import { PyDict, pyInt, type PyValue } from '../../src/pickle/value.js';
 import type { SessionImage } from '../../src/store/session-image.js';
 import { NODE_STORE_FS, type StoreFileHandle, type StoreFs } from '../../src/store/fs-port.js';
-import type { StoreLogger } from '../../src/store/logger.js';
+import { createFuncLogger, type Logger } from '../../src/session/logger.js';
 
 /** A fresh directory under the OS temp dir; `cleanup()` removes it (call it in `after`/`afterEach`). */
 export function makeTempDir(prefix = 'store-'): { dir: string; cleanup: () => void } {
@@ -95,16 +95,21 @@ export function makeImage(spec: ImageSpec = {}): SessionImage {
   return image;
 }
 
-/** A logger that keeps every line as `level: message`. */
-export function collectingLogger(): StoreLogger & { lines: string[]; messages: (level?: string) => string[] } {
+/**
+ * `image` as a capture of a session that changed since the last one: the same values in new
+ * node byte arrays (a save of unchanged content writes nothing, image-fingerprint.ts).
+ */
+export function changedCopy(image: SessionImage): SessionImage {
+  return { ...image, nodes: image.nodes.map((n) => ({ ...n, dataBytes: Buffer.from(n.dataBytes) })) };
+}
+
+/** A logger that keeps every line as `level: message` (children write to the same list). */
+export function collectingLogger(): Logger & { lines: string[]; messages: (level?: string) => string[] } {
   const lines: string[] = [];
-  const at = (level: string) => (m: string) => void lines.push(`${level}: ${m}`);
+  const logger = createFuncLogger((level, m) => void lines.push(`${level}: ${m}`));
   return {
+    ...logger,
     lines,
-    debug: at('debug'),
-    info: at('info'),
-    warn: at('warn'),
-    error: at('error'),
     messages: (level) =>
       lines.filter((l) => level === undefined || l.startsWith(`${level}: `)).map((l) => l.slice(l.indexOf(': ') + 2)),
   };

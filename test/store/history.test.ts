@@ -14,7 +14,7 @@ import { Session } from '../../src/session/session.js';
 import type { HistoryCheckpoint, HistoryListing, HistorySegment } from '../../src/store/history.js';
 import { HistoryKeeper, listHistory, planHistoryRetention } from '../../src/store/history.js';
 import { JournalWriter } from '../../src/store/journal-writer.js';
-import { SILENT_STORE_LOGGER } from '../../src/store/logger.js';
+import { NULL_LOGGER } from '../../src/session/logger.js';
 import { loadNewestValid } from '../../src/store/recovery.js';
 import { SnapshotWriter } from '../../src/store/snapshot-writer.js';
 import { collectingLogger, makeTempDir, nodeData } from './helpers.js';
@@ -124,7 +124,7 @@ describe('HistoryKeeper with the journal and snapshot writers', () => {
     const writer = new SnapshotWriter({
       dataDir: dir,
       capture: () => session.exportImage(),
-      log: SILENT_STORE_LOGGER,
+      log: NULL_LOGGER,
       serverVersion: 't',
       journal,
       maxBackups: 2,
@@ -158,7 +158,7 @@ describe('HistoryKeeper with the journal and snapshot writers', () => {
     assert.ok(listing.checkpoints[0].timeMs <= clock - 3 * H);
     assert.equal(readdirSync(join(dir, 'backups')).length, 2, 'backups keep their own MAX_BACKUPS rotation');
 
-    const recovered = await loadNewestValid(dir, SILENT_STORE_LOGGER, { check: () => null, keepHistory: true });
+    const recovered = await loadNewestValid(dir, NULL_LOGGER, { check: () => null, keepHistory: true });
     assert.equal(recovered.journal.records.length, 1, 'only the change after the last snapshot is replayed');
     assert.equal(recovered.image?.nodes.length, 20);
   });

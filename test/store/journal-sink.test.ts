@@ -71,6 +71,23 @@ describe('JournalSink', () => {
     return names;
   }
 
+  for (const policy of ['always', 100] as const) {
+    test(`a change after the journal was closed is logged at ERROR, never silently held (JOURNAL_FSYNC=${policy})`, async () => {
+      const { log, journal, sink } = rig(policy);
+      await journal.close();
+      if (policy === 'always') assert.throws(() => sink.persist(join_('late')));
+      else sink.persist(join_('late'));
+      sink.persist(join_('later'));
+      const errors = log.messages('error');
+      assert.equal(
+        errors[0],
+        'A change could not be written to the journal: journal writer is closed; it is held for the next snapshot',
+      );
+      assert.equal(errors.filter((e) => e.startsWith('A change could not')).length, 1, 'once, not per change');
+      assert.equal(sink.status.heldInMemory, 2);
+    });
+  }
+
   test('a full disk holds changes in order (ERROR with the count) and writes them in order once freed', async () => {
     const { log, sink, diskFull, diskFreed } = rig(100);
     assert.equal(sink.persist(join_('a')), undefined);

@@ -28,7 +28,7 @@ import { loadNewestValid } from '../../src/store/recovery.js';
 import type { SessionImage } from '../../src/store/session-image.js';
 import { SnapshotWriter } from '../../src/store/snapshot-writer.js';
 import { fixturePath } from '../helpers/fixtures.js';
-import { collectingLogger, makeImage, makeTempDir } from './helpers.js';
+import { changedCopy, collectingLogger, makeImage, makeTempDir } from './helpers.js';
 
 const T0 = new Date(2025, 0, 12, 14, 30, 25).getTime();
 
@@ -55,7 +55,8 @@ class Rig {
     });
     this.writer = new SnapshotWriter({
       dataDir: dir,
-      capture: () => this.image,
+      // Each save stands for a session that changed since the last one (the records in between).
+      capture: () => changedCopy(this.image),
       log: this.log,
       serverVersion: 'test',
       journal: this.journal,

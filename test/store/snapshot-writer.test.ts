@@ -10,7 +10,7 @@ import type { SessionImage } from '../../src/store/session-image.js';
 import { readSnapshotFile } from '../../src/store/snapshot-codec.js';
 import { SnapshotWriter, type SnapshotWriterOptions } from '../../src/store/snapshot-writer.js';
 import { PYREF_PATH } from '../helpers/python.js';
-import { collectingLogger, faultyFs, makeImage, makeTempDir } from './helpers.js';
+import { changedCopy, collectingLogger, faultyFs, makeImage, makeTempDir } from './helpers.js';
 
 const T0 = new Date(2025, 0, 12, 14, 30, 25).getTime();
 
@@ -36,9 +36,10 @@ describe('SnapshotWriter', () => {
     const log = collectingLogger();
     const writer = new SnapshotWriter({
       dataDir: dir,
+      // Each save stands for a session that changed since the last one, unless a test passes its own capture.
       capture: () => {
         captures++;
-        return image;
+        return changedCopy(image);
       },
       log,
       serverVersion: '0.1.0-test',
@@ -66,6 +67,50 @@ describe('SnapshotWriter', () => {
     assert.equal(meta.bytes, out.bytes);
     assert.deepEqual(log.messages('info'), [logSessionSaved('auto-save')]);
     assert.equal(log.messages('info')[0], 'Session saved to disk (reason: auto-save)');
+  });
+
+  test('a save of the same content as the last one writes nothing: no snapshot, no backup, no metadata', async () => {
+    const { writer, log } = make({ capture: () => image });
+    const first = await writer.save('auto-save');
+    assert.ok(first.ok);
+    const files = () =>
+      ['session_snapshot.pkl', 'session_metadata.json', ...readdirSync(join(dir, 'backups')).map((b) => `backups/${b}`)]
+        .map((f) => `${f}:${readFileSync(join(dir, f)).toString('base64')}`)
+        .join('\n');
+    const before = files();
+    // A fresh capture of the same state: new arrays, the same node byte arrays.
+    image = { ...image, nodes: image.nodes.map((n) => ({ ...n })) };
+    const again = await writer.save('user_disconnect:probe-1');
+    assert.ok(again.ok && again.unchanged === true);
+    assert.equal(files(), before);
+    assert.deepEqual(log.messages('debug'), [
+      'Session unchanged since the last save: nothing written (reason: user_disconnect:probe-1)',
+    ]);
+    const manual = await writer.save('manual');
+    assert.ok(manual.ok && manual.unchanged === true);
+    assert.equal(
+      log.messages('info').at(-1),
+      'Session unchanged since the last save: nothing written (reason: manual)',
+    );
+    // Any change is written: a node's data replaced, an owner, a user record.
+    const n0 = image.nodes[0];
+    for (const change of [
+      () => (image = { ...image, nodes: [{ ...n0, dataBytes: Buffer.from(n0.dataBytes) }, ...image.nodes.slice(1)] }),
+      () => (image = { ...image, nodes: [{ ...image.nodes[0], owner: 'bob' }, ...image.nodes.slice(1)] }),
+      () => (image = makeImage({ nodes: 3, users: ['alice'] })),
+    ]) {
+      change();
+      const out = await writer.save('auto-save');
+      assert.ok(out.ok && out.unchanged !== true);
+    }
+    assert.equal(readdirSync(join(dir, 'backups')).length, 4);
+  });
+
+  test('with savedImage (the session as loaded) a first save without changes writes nothing', async () => {
+    const { writer } = make({ savedImage: image, capture: () => image });
+    const out = await writer.save('shutdown');
+    assert.ok(out.ok && out.unchanged === true);
+    assert.equal(existsSync(join(dir, 'session_snapshot.pkl')), false);
   });
 
   test('the snapshot and its backup, renamed .db, open as the add-on loads a session file', async () => {
