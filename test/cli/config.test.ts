@@ -231,14 +231,18 @@ describe('resolveConfig', () => {
       const value = DEFAULT_CONFIG[spec.key];
       if (typeof value !== 'number' && typeof value !== 'string') continue;
       const shown = new RegExp(`^#? ?${spec.env}=(.*)$`, 'm').exec(example)?.[1];
+      // Read back through the option's own parser, so a default written as the operator would
+      // write it ('7d', '5GiB') is compared by meaning.
+      const meaning = (text: string): unknown =>
+        (resolveConfig({ env: { [spec.env]: text } }).config as unknown as Record<string, unknown>)[spec.key];
       if (shown !== undefined && shown !== '') {
-        assert.equal(shown, String(value), `.env.example ${spec.env}`);
+        assert.equal(meaning(shown), value, `.env.example ${spec.env}=${shown}`);
         checked++;
       }
       const row = readme.split('\n').find((l) => l.startsWith('|') && l.includes(`| \`${spec.env}\` |`));
       const cell = row?.split('|')[3]?.trim();
       if (cell !== undefined && cell.startsWith('`')) {
-        assert.equal(cell.split('`')[1], String(value), `README ${spec.env}`);
+        assert.equal(meaning(cell.split('`')[1]), value, `README ${spec.env}`);
         checked++;
       }
     }
