@@ -191,6 +191,8 @@ export async function runServe(argv: readonly string[], io: ServeIo): Promise<nu
     persistence: opened,
     server: null as SessionServer | null,
     restoring: null as Promise<LiveRestoreResult> | null,
+    /** A live restore could not reopen the session: the exit code says the server failed. */
+    lost: false,
   };
   const adopt = (persistence: Persistence): void => {
     live.persistence = persistence;
@@ -246,6 +248,7 @@ export async function runServe(argv: readonly string[], io: ServeIo): Promise<nu
     reopenSession: async () => {
       const persistence = await openPersistence(config, logger, io.cwd);
       if (persistence === null) {
+        live.lost = true;
         shutdown('the session could not be reopened after a live restore');
         return false;
       }
@@ -254,6 +257,7 @@ export async function runServe(argv: readonly string[], io: ServeIo): Promise<nu
         live.server = await startServer(config, logger, persistence);
       } catch (err) {
         logger.error(`Cannot reopen the session sockets: ${(err as Error).message}`);
+        live.lost = true;
         shutdown('the session sockets could not be reopened after a live restore');
         return false;
       }
@@ -304,5 +308,5 @@ export async function runServe(argv: readonly string[], io: ServeIo): Promise<nu
   const saved = await live.persistence.close();
   logger.info('Server stopped.');
   await logger.close();
-  return saved ? 0 : 1;
+  return saved && !live.lost ? 0 : 1;
 }
