@@ -240,6 +240,7 @@ export class AdminServer {
       feed: this.feed,
       logger: this.opts.logger,
       saved: (r) => this.saved(r),
+      body: () => readJson(req),
     };
     await routeApi(ctx, method, path, req, res);
   }

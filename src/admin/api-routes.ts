@@ -17,6 +17,8 @@ export interface ApiContext {
   readonly feed: LiveFeed;
   readonly logger: AdminLogger;
   readonly saved: (result: SaveResult) => void;
+  /** The request's JSON body (application/json, bounded). */
+  readonly body: () => Promise<unknown>;
 }
 
 /** The save reason of the console's "save now". */
@@ -131,6 +133,20 @@ export async function routeApi(
       sessionOf(ctx);
       const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '_').slice(0, 15);
       return sendDownload(res, `session_${stamp}`, storeOf(ctx).exportSession());
+    }
+    case '/api/restore': {
+      if (!post) wrong('POST');
+      const restore = ctx.host.restore?.bind(ctx.host);
+      if (restore === undefined) throw new ApiError('unavailable', 'live restore is not available');
+      const body = await ctx.body();
+      const at = typeof body === 'object' && body !== null ? (body as Record<string, unknown>).at : undefined;
+      const before = typeof body === 'object' && body !== null ? (body as Record<string, unknown>).before : undefined;
+      if ((typeof at === 'string') === (typeof before === 'string'))
+        throw new ApiError('bad_request', 'send {"at": "TIME"} or {"before": "CHANGE"} as JSON');
+      ctx.logger.info(`Admin console: live restore to ${JSON.stringify(at ?? before)} requested`);
+      const r = await restore(typeof at === 'string' ? { at } : { before: before as string });
+      if (!r.ok) throw new ApiError(r.usage ? 'bad_request' : 'unavailable', r.message);
+      return sendJson(res, 200, { message: r.message });
     }
     case '/api/events':
       if (!get) wrong('GET');

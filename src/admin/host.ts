@@ -127,4 +127,17 @@ export interface AdminHost {
   net(): NetView | null;
   /** Null while recovering. */
   store(): StoreView | null;
+  /** Live restore to a moment of history (absent where the server cannot do it). */
+  restore?(request: RestoreRequest): Promise<RestoreResult>;
 }
+
+/** A moment of history: exactly one of a time and a change id. */
+export interface RestoreRequest {
+  readonly at?: string;
+  readonly before?: string;
+}
+
+export type RestoreResult =
+  | { readonly ok: true; readonly message: string }
+  /** `usage`: the request itself is wrong; otherwise history or the disk refused it. */
+  | { readonly ok: false; readonly usage: boolean; readonly message: string };

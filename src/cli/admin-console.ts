@@ -29,6 +29,7 @@ import { encodeSnapshot, readSnapshotFile } from '../store/snapshot-codec.js';
 import type { SaveOutcome } from '../store/snapshot-writer.js';
 import { consolePassword, isLoopbackHost, DEFAULT_CONFIG, type Config } from './config.js';
 import { snapshotMetaOf } from './data-set-aside.js';
+import type { LiveRestoreRequest, LiveRestoreResult } from './live-restore.js';
 import type { Persistence } from './persistence.js';
 import type { ServerLogger } from './server-logger.js';
 
@@ -68,6 +69,8 @@ export interface ConsoleState {
   session: Session | null;
   net: NetView | null;
   store: StoreView | null;
+  /** The live restore, once the session runs. */
+  restore?: (request: LiveRestoreRequest) => Promise<LiveRestoreResult>;
 }
 
 export function consoleHost(state: ConsoleState, version: string, port: number): AdminHost {
@@ -78,6 +81,10 @@ export function consoleHost(state: ConsoleState, version: string, port: number):
     session: () => state.session,
     net: () => state.net,
     store: () => state.store,
+    restore: (request) =>
+      state.restore === undefined
+        ? Promise.resolve({ ok: false, usage: false, message: 'the session is still being restored' })
+        : state.restore(request),
   };
 }
 

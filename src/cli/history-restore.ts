@@ -83,6 +83,42 @@ export async function runRestoreAt(argv: readonly string[], io: DataIo): Promise
     return EXIT_USAGE;
   };
   if (typeof args === 'string') return usage(args);
+  return restoreMoment(args, io);
+}
+
+/**
+ * Checks, without changing anything, that history can rebuild the moment `--at` / `--before`
+ * name: the live restore asks before it disconnects anyone. Returns the moment's flags with a
+ * relative or local `--at` made absolute (so the restore that follows rebuilds the same moment
+ * however long the disconnection takes), or why not (`usage` for a badly written moment).
+ */
+export async function checkMoment(
+  args: DataArgs,
+  nowMs: number,
+): Promise<{ flags: Map<string, string | true> } | { usage: boolean; message: string }> {
+  if (historyOptionsOf(args.config) === null)
+    return { usage: false, message: 'history is off (HISTORY_RETENTION=0): there is no moment to restore' };
+  const reader = await HistoryReader.open(args.dataDir, sessionOptionsOf(args.config));
+  try {
+    const moment = await momentOf(args, reader, nowMs);
+    if (typeof moment === 'string') return { usage: true, message: moment };
+    await reader.reconstruct(moment);
+  } catch (e) {
+    if (e instanceof HistoryGapError) return { usage: false, message: e.message };
+    throw e;
+  }
+  const flags = new Map(args.flags);
+  const at = args.flags.get('--at');
+  if (typeof at === 'string') flags.set('--at', new Date(parseMoment(at, nowMs) as number).toISOString());
+  return { flags };
+}
+
+/** `restore --at` / `--before` on parsed arguments: the data directory must not be in use. */
+export async function restoreMoment(args: DataArgs, io: DataIo): Promise<number> {
+  const usage = (text: string): number => {
+    io.stderr.write(`multiuser-server restore: ${text}\n${RESTORE_AT_USAGE}`);
+    return EXIT_USAGE;
+  };
   const now = io.now ?? Date.now;
   const say = (text: string): void => void io.stdout.write(`${text}\n`);
   const fail = (text: string): number => {

@@ -17,6 +17,7 @@ import { ConfigError, resolveConfig, usesDefaultAdminPassword, type Config, type
 import { historyOptionsOf, Persistence, SAVE_REASON_MANUAL } from './persistence.js';
 import { createServerLogger, type ServerLogger } from './server-logger.js';
 import { sessionOptionsOf } from './session-options.js';
+import { liveRestore, type LiveRestoreRequest, type LiveRestoreResult, type LiveRestoreSteps } from './live-restore.js';
 import { startShell } from './shell.js';
 import { serverVersion } from './version.js';
 
@@ -34,6 +35,9 @@ export interface ServeIo {
 export function listeningLine(port: number): string {
   return `Listening on ${port}.`;
 }
+
+/** How long a live restore waits for the disconnected clients' connections to close (bounded: a peer may not read). */
+const DISCONNECT_FLUSH_MS = 2000;
 
 function logStartup(logger: ServerLogger, resolved: ResolvedConfig): void {
   const { config, sources } = resolved;
@@ -179,26 +183,37 @@ export async function runServe(argv: readonly string[], io: ServeIo): Promise<nu
     await logger.close();
     return 1;
   }
-  const persistence = await openPersistence(config, logger, io.cwd);
-  if (persistence === null) {
+  const opened = await openPersistence(config, logger, io.cwd);
+  if (opened === null) {
     await admin?.close();
     for (const remove of removers) remove();
     await logger.close();
     return 1;
   }
   const saves = { lastSave: null as ReturnType<typeof saveResultOf> | null };
-  persistence.onSaveOutcome = (outcome) => {
-    const result = saveResultOf(outcome, Date.now());
-    saves.lastSave = result;
-    admin?.saved(result);
+  // A live restore replaces both: everything below reads them through `live`.
+  const live = {
+    persistence: opened,
+    server: null as SessionServer | null,
+    restoring: null as Promise<LiveRestoreResult> | null,
+    /** A live restore could not reopen the session: the exit code says the server failed. */
+    lost: false,
   };
-  consoleState.session = persistence.session;
-  consoleState.store = storeViewOf(persistence, sessionOptionsOf(config), saves);
-  let server: SessionServer;
+  const adopt = (persistence: Persistence): void => {
+    live.persistence = persistence;
+    persistence.onSaveOutcome = (outcome) => {
+      const result = saveResultOf(outcome, Date.now());
+      saves.lastSave = result;
+      admin?.saved(result);
+    };
+    consoleState.session = persistence.session;
+    consoleState.store = storeViewOf(persistence, sessionOptionsOf(config), saves);
+  };
+  adopt(opened);
   try {
-    server = await startServer(config, logger, persistence);
+    live.server = await startServer(config, logger, opened);
   } catch (err) {
-    await persistence.abort();
+    await opened.abort();
     await admin?.close();
     if (!(err instanceof NetError)) throw err;
     logger.error(`Cannot start: ${err.message}`);
@@ -211,24 +226,76 @@ export async function runServe(argv: readonly string[], io: ServeIo): Promise<nu
     await logger.close();
     return 1;
   }
-  const { session } = persistence;
-  consoleState.net = netViewOf(server);
-  persistence.startAutoSave();
+  consoleState.net = netViewOf(live.server);
+  opened.startAutoSave();
   logger.info(listeningLine(config.port));
   if (admin !== null) logger.info(`Admin console on ${admin.url}/`);
   logger.info(
-    `Command ${server.endpoints.command}, data ${server.endpoints.data}, heartbeat ${server.endpoints.heartbeat}`,
+    `Command ${live.server.endpoints.command}, data ${live.server.endpoints.data}, heartbeat ${live.server.endpoints.heartbeat}`,
   );
+
+  const restoreSteps: LiveRestoreSteps = {
+    config,
+    cwd: io.cwd,
+    logger,
+    disconnectAll: async (reason) => {
+      live.server?.disconnectAll(reason);
+      await live.server?.drained(DISCONNECT_FLUSH_MS);
+    },
+    closeSession: async () => {
+      consoleState.net = null;
+      consoleState.session = null;
+      consoleState.store = null;
+      await live.server?.close();
+      live.server = null;
+      return live.persistence.close();
+    },
+    reopenSession: async () => {
+      const persistence = await openPersistence(config, logger, io.cwd);
+      if (persistence === null) {
+        live.lost = true;
+        shutdown('the session could not be reopened after a live restore');
+        return false;
+      }
+      adopt(persistence);
+      try {
+        live.server = await startServer(config, logger, persistence);
+      } catch (err) {
+        logger.error(`Cannot reopen the session sockets: ${(err as Error).message}`);
+        live.lost = true;
+        shutdown('the session sockets could not be reopened after a live restore');
+        return false;
+      }
+      consoleState.net = netViewOf(live.server);
+      persistence.startAutoSave();
+      return true;
+    },
+  };
+  const restoreLive = async (request: LiveRestoreRequest): Promise<LiveRestoreResult> => {
+    if (live.restoring !== null) return { ok: false, usage: false, message: 'a restore is already running' };
+    if (why !== '') return { ok: false, usage: false, message: 'the server is shutting down' };
+    live.restoring = liveRestore(request, restoreSteps);
+    try {
+      return await live.restoring;
+    } finally {
+      live.restoring = null;
+    }
+  };
+  consoleState.restore = restoreLive;
 
   const shell = io.stdin.isTTY
     ? startShell(io.stdin, io.stdout, {
-        listUsers: () => session.listUsers().map((u) => ({ ...u, address: server.peersOf(u.clientId).command ?? '-' })),
-        kick: (name) => server.adminKick(name),
-        save: () => void persistence.save(SAVE_REASON_MANUAL),
+        listUsers: () =>
+          live.persistence.session
+            .listUsers()
+            .map((u) => ({ ...u, address: live.server?.peersOf(u.clientId).command ?? '-' })),
+        kick: (name) => live.server?.adminKick(name),
+        save: () => void live.persistence.save(SAVE_REASON_MANUAL),
         archive: () => {
-          const image = session.exportImage();
+          const image = live.persistence.session.exportImage();
           return { chat: image.chat, tasks: image.tasks };
         },
+        restore: restoreLive,
         exit: () => shutdown('exit'),
       })
     : undefined;
@@ -239,10 +306,12 @@ export async function runServe(argv: readonly string[], io: ServeIo): Promise<nu
   logger.observe(null);
   await admin?.close();
   for (const remove of removers) remove();
+  // A live restore in progress finishes first: it holds the data directory's files in between.
+  await live.restoring;
   // Stop accepting first, so the shutdown save holds everything the server ever acknowledged.
-  await server.close();
-  const saved = await persistence.close();
+  await live.server?.close();
+  const saved = await live.persistence.close();
   logger.info('Server stopped.');
   await logger.close();
-  return saved ? 0 : 1;
+  return saved && !live.lost ? 0 : 1;
 }

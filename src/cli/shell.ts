@@ -25,6 +25,10 @@ export interface ShellHooks {
   save(): void;
   /** `chat` / `tasks`: the session's chat log and task board (kept after their authors leave). */
   archive(): { chat: readonly PyValue[]; tasks: PyDict };
+  /** `restore --at T` / `--before CHANGE`: live restore; resolves with what to print. */
+  restore?(request: { at?: string; before?: string }): Promise<{ ok: boolean; message: string }>;
+  /** Where the result of a command that finishes later is printed. */
+  print?(text: string): void;
   /** `exit`: shut the server down. */
   exit(): void;
 }
@@ -36,6 +40,9 @@ export const SHELL_HELP = `commands:
                or "Session unchanged since the last save" when there is nothing new)
   chat [N]     the last N chat messages of the session (default 20)
   tasks        the session's task board
+  restore --at TIME | --before CHANGE
+               live restore to a moment of history: disconnects everyone, who can then
+               join the restored scene (docs/history.md)
   exit         stop the server
   help         show this text
 `;
@@ -83,6 +90,19 @@ export function runShellLine(line: string, hooks: ShellHooks): string {
     }
     case 'tasks':
       return formatTasks(hooks.archive().tasks);
+    case 'restore': {
+      const usage = 'usage: restore --at TIME | --before CHANGE\n';
+      if (hooks.restore === undefined) return 'live restore is not available\n';
+      const [flag, ...rest] = args;
+      const value = rest.join(' ');
+      if ((flag !== '--at' && flag !== '--before') || value === '') return usage;
+      const print = hooks.print ?? (() => undefined);
+      hooks
+        .restore(flag === '--at' ? { at: value } : { before: value })
+        .then((r) => print(r.ok ? `${r.message}\n` : `restore refused: ${r.message}\n`))
+        .catch((e: unknown) => print(`restore failed: ${e instanceof Error ? e.message : String(e)}\n`));
+      return 'restoring (everyone is disconnected first; see the log)\n';
+    }
     case 'exit':
     case 'quit':
       hooks.exit();
@@ -104,7 +124,11 @@ export function startShell(input: NodeJS.ReadableStream, output: NodeJS.Writable
     hooks.exit();
   };
   rl.on('line', (line) => {
-    output.write(runShellLine(line, { ...hooks, exit }));
+    const print = (text: string): void => {
+      output.write(text);
+      if (!exiting) rl.prompt();
+    };
+    output.write(runShellLine(line, { ...hooks, exit, print }));
     if (!exiting) rl.prompt();
   });
   rl.on('SIGINT', exit);

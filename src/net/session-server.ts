@@ -154,6 +154,9 @@ function typeSlotOf(channel: Channel, frames: readonly Uint8Array[]): number {
   return canonicalTypeOf(frames[0]) ?? 0;
 }
 
+/** How often `drained` looks at the open connections (they close within a few ms). */
+const DRAIN_POLL_MS = 10;
+
 export class SessionServer {
   /** Base port P. */
   readonly port: number;
@@ -301,6 +304,23 @@ export class SessionServer {
   /** Operator kick by username (shell `kick NAME`). */
   adminKick(username: string): void {
     this.dispatch({ type: 'admin-kick', username, now: this.clock() });
+  }
+
+  /** Disconnects every logged-in client with `reason` (the add-on shows it); see `drained`. */
+  disconnectAll(reason: string): void {
+    this.dispatch({ type: 'admin-disconnect-all', reason, now: this.clock() });
+  }
+
+  /**
+   * Resolves once no connection is open (the server closes a disconnected client's connections
+   * after flushing what was written to them), or after `timeoutMs`; true when none is left.
+   */
+  async drained(timeoutMs: number): Promise<boolean> {
+    const until = Date.now() + timeoutMs;
+    while (this.gate.connections > 0 && Date.now() < until) {
+      await new Promise((resolve) => setTimeout(resolve, DRAIN_POLL_MS));
+    }
+    return this.gate.connections === 0;
   }
 
   /**

@@ -19,7 +19,9 @@ export type SessionEvent =
   /** `net/` had to drop a client (its send queue overflowed, or its socket failed). */
   | { type: 'dropped'; client: ClientId; reason: string; now: number }
   /** Operator action from the shell / admin API: kick a user by name. */
-  | { type: 'admin-kick'; username: string; now: number };
+  | { type: 'admin-kick'; username: string; now: number }
+  /** Operator action: disconnect every client, telling each why (a live restore replaces the session). */
+  | { type: 'admin-disconnect-all'; reason: string; now: number };
 
 export type EventType = SessionEvent['type'];
 

@@ -80,6 +80,19 @@ export function handleKick(ctx: SessionContext, from: ClientId, msg: Kick): void
 }
 
 /** The operator's kick (shell `kick NAME`, admin API): no admin check, same refusals otherwise. */
+/**
+ * Disconnect `{'reason': reason}` to every logged-in client, then the leave procedure for each:
+ * the add-on shows the reason, and the leaves (locks released) are journaled like any other.
+ */
+export function disconnectEveryone(ctx: SessionContext, reason: string): void {
+  const all = [...ctx.clients.records()];
+  for (const target of all) {
+    ctx.out.send('command', [target.clientId], encodeDisconnect(reason));
+    removeClient(ctx, target.clientId, reason);
+  }
+  if (all.length > 0) ctx.out.log('warn', `Disconnected ${all.length} user(s): ${reason}`);
+}
+
 export function handleAdminKick(ctx: SessionContext, username: string): void {
   kickByName(ctx, username, OPERATOR, undefined);
 }

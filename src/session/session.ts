@@ -26,7 +26,7 @@ import { handleHeartbeat, tickHeartbeat } from './heartbeat.js';
 import { HeartbeatTable } from './heartbeat-table.js';
 import { checkImage, checkLoadedMutation, exportImage, finishRecovery, importImage } from './image.js';
 import { handleServerSnapshot } from './init.js';
-import { handleAdminKick, handleKick, removeClient } from './leave.js';
+import { disconnectEveryone, handleAdminKick, handleKick, removeClient } from './leave.js';
 import { protocolLimitsOf, resolveSessionLimits, type SessionLimits } from './limits.js';
 import { handleMetadata } from './metadata.js';
 import { applyMutation, type Mutation } from './mutation.js';
@@ -134,6 +134,9 @@ export class Session {
           break;
         case 'admin-kick':
           handleAdminKick(this.ctx, event.username);
+          break;
+        case 'admin-disconnect-all':
+          disconnectEveryone(this.ctx, event.reason);
           break;
         default:
           out.log('warn', `Unknown session event ${JSON.stringify((event as { type?: unknown }).type)} ignored`);

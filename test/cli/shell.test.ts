@@ -81,6 +81,34 @@ describe('the interactive shell', () => {
     assert.equal(runShellLine('tasks', hooks([])), 'no tasks\n');
   });
 
+  test('restore --at / --before asks for a live restore and prints its result when it ends', async () => {
+    const asked: { at?: string; before?: string }[] = [];
+    const printed: string[] = [];
+    let finish: (r: { ok: boolean; message: string }) => void = () => undefined;
+    const h: ShellHooks = {
+      ...hooks([]),
+      restore: (request) => {
+        asked.push(request);
+        return new Promise((resolve) => (finish = resolve));
+      },
+      print: (text) => printed.push(text),
+    };
+    assert.match(runShellLine('restore --at 2025-01-12 14:30', h), /^restoring/);
+    assert.deepEqual(asked, [{ at: '2025-01-12 14:30' }]);
+    finish({ ok: true, message: 'The session was restored to 2025-01-12T14:30:00.000' });
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(printed, ['The session was restored to 2025-01-12T14:30:00.000\n']);
+    runShellLine('restore --before seg:3', h);
+    assert.deepEqual(asked[1], { before: 'seg:3' });
+    finish({ ok: false, message: 'history breaks at …' });
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(printed[1], 'restore refused: history breaks at …\n');
+    assert.equal(runShellLine('restore', h), 'usage: restore --at TIME | --before CHANGE\n');
+    assert.equal(runShellLine('restore --at', h), 'usage: restore --at TIME | --before CHANGE\n');
+    assert.equal(runShellLine('restore --at -5m', hooks([])), 'live restore is not available\n');
+    assert.equal(asked.length, 2);
+  });
+
   test('exit stops the server, help lists the commands, anything else is explained', () => {
     const h = hooks([]);
     assert.equal(runShellLine('exit', h), '');
