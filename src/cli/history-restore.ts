@@ -92,6 +92,22 @@ export async function runRestoreAt(argv: readonly string[], io: DataIo): Promise
  * relative or local `--at` made absolute (so the restore that follows rebuilds the same moment
  * however long the disconnection takes), or why not (`usage` for a badly written moment).
  */
+/** The moment the arguments name, rebuilt from history; or why not: a usage error or a gap in history. */
+async function rebuildNamedMoment(
+  args: DataArgs,
+  reader: HistoryReader,
+  nowMs: number,
+): Promise<{ moment: Moment; rebuilt: Reconstructed } | { usage: boolean; message: string }> {
+  try {
+    const moment = await momentOf(args, reader, nowMs);
+    if (typeof moment === 'string') return { usage: true, message: moment };
+    return { moment, rebuilt: await reader.reconstruct(moment) };
+  } catch (e) {
+    if (e instanceof HistoryGapError) return { usage: false, message: e.message };
+    throw e;
+  }
+}
+
 export async function checkMoment(
   args: DataArgs,
   nowMs: number,
@@ -99,14 +115,8 @@ export async function checkMoment(
   if (historyOptionsOf(args.config) === null)
     return { usage: false, message: 'history is off (HISTORY_RETENTION=0): there is no moment to restore' };
   const reader = await HistoryReader.open(args.dataDir, sessionOptionsOf(args.config));
-  try {
-    const moment = await momentOf(args, reader, nowMs);
-    if (typeof moment === 'string') return { usage: true, message: moment };
-    await reader.reconstruct(moment);
-  } catch (e) {
-    if (e instanceof HistoryGapError) return { usage: false, message: e.message };
-    throw e;
-  }
+  const rebuilt = await rebuildNamedMoment(args, reader, nowMs);
+  if ('message' in rebuilt) return rebuilt;
   const flags = new Map(args.flags);
   const at = args.flags.get('--at');
   if (typeof at === 'string') flags.set('--at', new Date(parseMoment(at, nowMs) as number).toISOString());
@@ -130,16 +140,9 @@ export async function restoreMoment(args: DataArgs, io: DataIo): Promise<number>
   const dataDir = args.dataDir;
   return withDataDirLock('restore', dataDir, io, { create: false }, async () => {
     const reader = await HistoryReader.open(dataDir, sessionOptionsOf(args.config));
-    let moment: Moment | string;
-    let rebuilt: Reconstructed;
-    try {
-      moment = await momentOf(args, reader, now());
-      if (typeof moment === 'string') return usage(moment);
-      rebuilt = await reader.reconstruct(moment);
-    } catch (e) {
-      if (e instanceof HistoryGapError) return fail(`${e.message}; nothing was changed`);
-      throw e;
-    }
+    const named = await rebuildNamedMoment(args, reader, now());
+    if ('message' in named) return named.usage ? usage(named.message) : fail(`${named.message}; nothing was changed`);
+    const { moment, rebuilt } = named;
     for (const p of rebuilt.problems) io.stderr.write(`multiuser-server restore: warning: ${p}\n`);
     say(`Rebuilt ${describeMoment(moment, rebuilt)}`);
 
@@ -223,16 +226,9 @@ export async function runExportAt(argv: readonly string[], io: DataIo): Promise<
   if (!force && (await statOrNull(NODE_STORE_FS, out)) !== null)
     return fail(`${out} already exists; use --force to replace it`);
   const reader = await HistoryReader.open(args.dataDir, sessionOptionsOf(args.config));
-  let moment: Moment | string;
-  let rebuilt: Reconstructed;
-  try {
-    moment = await momentOf(args, reader, now());
-    if (typeof moment === 'string') return usage(moment);
-    rebuilt = await reader.reconstruct(moment);
-  } catch (e) {
-    if (e instanceof HistoryGapError) return fail(e.message);
-    throw e;
-  }
+  const named = await rebuildNamedMoment(args, reader, now());
+  if ('message' in named) return named.usage ? usage(named.message) : fail(named.message);
+  const { moment, rebuilt } = named;
   for (const p of rebuilt.problems) io.stderr.write(`multiuser-server export: warning: ${p}\n`);
   let bytes: number;
   try {

@@ -3,18 +3,14 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /**
- * test/tools/pyref.py in the source tree. Tests run from dist/test/helpers, three levels below
- * the repo root; the script is not compiled, so it is never copied to dist.
+ * A script of test/tools in the source tree. Tests run from dist/test/helpers, three levels below
+ * the repo root; the scripts are not compiled, so they are never copied to dist.
  */
-export const PYREF_PATH = resolve(
-  dirname(fileURLToPath(import.meta.url)),
-  '..',
-  '..',
-  '..',
-  'test',
-  'tools',
-  'pyref.py',
-);
+export function testToolPath(name: string): string {
+  return resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'test', 'tools', name);
+}
+
+export const PYREF_PATH = testToolPath('pyref.py');
 
 /** One output line of pyref.py: `{"id", "ok", "view"}` or `{"id", "ok": false, "error"}`, plus `match` with `--check`. */
 export interface PyrefLine {

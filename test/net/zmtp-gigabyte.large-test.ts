@@ -13,22 +13,13 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
-import { dirname, resolve } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 
+import { testToolPath } from '../helpers/python.js';
 import { startOurRouter, type OurRouter } from './zmtp-router-helpers.js';
 
 const PYTHON = '/usr/bin/python3';
-const DEALER_SCRIPT = resolve(
-  dirname(fileURLToPath(import.meta.url)),
-  '..',
-  '..',
-  '..',
-  'test',
-  'tools',
-  'zmtp_dealer.py',
-);
+const DEALER_SCRIPT = testToolPath('zmtp_dealer.py');
 const GIB = 1024 * 1024 * 1024;
 /** The whole exchange, both directions and both hashes, must end within this. */
 const DEADLINE_MS = 180_000;

@@ -7,15 +7,14 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { dirname, resolve } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 
 import { Dealer } from 'zeromq';
 
 import { encodeCommandBody, encodePingBody, encodeProperties } from '../../src/net/zmtp/commands.js';
 import { encodeCommandFrame, encodeMessage } from '../../src/net/zmtp/frames.js';
 import { encodeGreeting } from '../../src/net/zmtp/greeting.js';
+import { testToolPath } from '../helpers/python.js';
 import {
   RawPeer,
   startLibzmqRouter,
@@ -25,15 +24,7 @@ import {
 } from './zmtp-router-helpers.js';
 
 const PYTHON = '/usr/bin/python3';
-const DEALER_SCRIPT = resolve(
-  dirname(fileURLToPath(import.meta.url)),
-  '..',
-  '..',
-  '..',
-  'test',
-  'tools',
-  'zmtp_dealer.py',
-);
+const DEALER_SCRIPT = testToolPath('zmtp_dealer.py');
 
 const closers: (() => unknown)[] = [];
 after(async () => {
