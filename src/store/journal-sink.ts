@@ -77,7 +77,10 @@ export class JournalSink {
   get status(): JournalSinkStatus {
     const held = this.held.length + (this.covered?.records.length ?? 0);
     return {
-      writable: held === 0 && this.opts.journal.failure === null,
+      // Writable again only once a retry has made everything durable (`recovered`): while one
+      // is under way the writer's failure is cleared before its fsync has answered, and a
+      // readiness check must not see the journal as fine in that gap.
+      writable: held === 0 && this.opts.journal.failure === null && this.lastError === null && !this.refusing,
       heldInMemory: held,
       error: this.lastError,
       refusing: this.refusing,

@@ -56,8 +56,11 @@ describe('multiuser-server health', () => {
   test('exits 0 against a running server without logging in, logging above DEBUG or writing', async () => {
     const dataDir = tempDataDir();
     const server = await startCli(dataDir);
-    // The last start-up line: everything after the mark is about the check or the login below.
+    // The last start-up lines: the sockets, and the journal reserve, which is written in the
+    // background after them (its line and file must not be taken for the check's). Everything
+    // after the mark is about the check or the login below.
     await server.waitFor('Command tcp://127.0.0.1:');
+    await server.waitFor('Journal reserve: ');
     const filesBefore = readdirSync(dataDir).sort();
     const mark = server.mark();
     const r = await run(['health', `127.0.0.1:${server.port}`]);

@@ -11,6 +11,7 @@ import { afterEach, beforeEach, describe, test } from 'node:test';
 
 import { decodeMutation } from '../../src/session/mutation-codec.js';
 import type { Mutation } from '../../src/session/mutation.js';
+import { StoreError } from '../../src/store/errors.js';
 import { readJournalSegment } from '../../src/store/journal-reader.js';
 import { JournalSink } from '../../src/store/journal-sink.js';
 import { JournalWriter } from '../../src/store/journal-writer.js';
@@ -134,6 +135,19 @@ describe('JournalSink', () => {
     await sink.retry();
     assert.deepEqual(await journaled(), ['held-1', 'after-capture', 'later'], 'S3 holds "covered"');
     assert.equal(sink.status.writable, true);
+  });
+
+  test('after a failure the journal reads as writable only once a retry made everything durable', async () => {
+    // A retry clears the writer's failure when it resumes the journal, before its fsync answers:
+    // in that gap (writer not failed, nothing held) the sink must still say "not writable".
+    const { sink, journal } = rig('always');
+    await sink.persist(join_('a'));
+    sink.journalFailed(new StoreError('STORE_JOURNAL_FAILED', 'fdatasync: ENOSPC'));
+    assert.equal(journal.failure, null, 'the writer itself is not failed: the gap of a resumed retry');
+    assert.equal(sink.status.heldInMemory, 0);
+    assert.equal(sink.status.writable, false);
+    await sink.retry();
+    assert.deepEqual(sink.status, { writable: true, heldInMemory: 0, error: null, refusing: false });
   });
 
   test('under always the failing change throws, changes are refused, and resumed once the journal works', async () => {
