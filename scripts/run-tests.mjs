@@ -1,7 +1,7 @@
 // Runs every compiled test file under dist/test with node's own test runner.
 // Node 20's `--test` does not expand globs, so the file list is collected here.
 import { spawnSync } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 function collect(dir) {
@@ -42,6 +42,12 @@ const REQUIREMENTS = [
     debian: 'systemd',
     needed: (f) => f.endsWith('systemd-unit.test.js'),
     ok: () => spawnSync('systemd-analyze', ['--version']).status === 0,
+  },
+  {
+    what: "Debian's chromium at /usr/bin/chromium (the admin console's browser test, driven by playwright-core)",
+    debian: 'chromium',
+    needed: (f) => f.endsWith('dashboard-browser.test.js'),
+    ok: () => existsSync('/usr/bin/chromium'),
   },
 ];
 const missing = REQUIREMENTS.filter((r) => files.some(r.needed) && !r.ok());
