@@ -361,8 +361,10 @@ export class SnapshotWriter {
   }
 
   private unchanged(reason: string, startedMs: number, image: SessionImage): SaveOutcome {
-    // An operator who typed `save` gets an answer; automatic triggers stay quiet.
-    this.opts.log.log(reason === 'manual' ? 'info' : 'debug', msg.logSaveUnchanged(reason), { reason });
+    // An operator who typed `save`, or who stopped the server, gets an answer; automatic
+    // triggers stay quiet.
+    const level = reason === 'manual' || reason === 'shutdown' ? 'info' : 'debug';
+    this.opts.log.log(level, msg.logSaveUnchanged(reason), { reason });
     return {
       ok: true,
       reason,
