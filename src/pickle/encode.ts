@@ -80,24 +80,40 @@ export function encodePickleParts(v: PyValue): Buffer[] {
   return new Encoder(true).run(v);
 }
 
-class Encoder implements ValueSaver {
+/**
+ * The value walker. `encodePickle` uses one for one value; `PickleStream` keeps one across
+ * several writes, each its own `section` of the shared str memo (str-memo.ts), because other
+ * encodings may run between a stream's writes.
+ */
+export class Encoder implements ValueSaver {
   readonly w: PickleWriter;
   /** Memo slot of every object already written (identity). */
   private readonly memo = new Map<object, number>();
-  /** This call's base in the str memo (str-memo.ts). */
-  private readonly slotBase: number;
+  /** The current section's base in the str memo. */
+  private slotBase = 0;
   private depth = 0;
 
   constructor(zeroCopy: boolean) {
     this.w = new PickleWriter(zeroCopy);
-    this.slotBase = beginStrMemo();
   }
 
   run(v: PyValue): Buffer[] {
-    try {
+    return this.section(() => {
       this.w.begin();
       this.save(v);
       return this.w.finish();
+    });
+  }
+
+  /**
+   * Runs `write` as one str-memo call: equal strs written inside it share a memo slot; a str
+   * written by an earlier section is written again (never fetched from a slot another encoding
+   * may have overwritten meanwhile).
+   */
+  section<T>(write: () => T): T {
+    this.slotBase = beginStrMemo();
+    try {
+      return write();
     } catch (e) {
       // A stack overflow below MAX_ENCODE_DEPTH (a caller already deep in its own stack), or an
       // output beyond what a Buffer can hold.
@@ -106,6 +122,11 @@ class Encoder implements ValueSaver {
     } finally {
       endStrMemo(this.slotBase, this.w.memoSize);
     }
+  }
+
+  /** The memo slot of an object this encoder has written, or undefined. */
+  slotOf(v: object): number | undefined {
+    return this.memo.get(v);
   }
 
   save(v: PyValue): void {

@@ -49,6 +49,8 @@ const INITIAL_BYTES = 64 * 1024;
 /** A scratch buffer larger than this is dropped after use instead of being kept for the next call. */
 const KEEP_SCRATCH_BYTES = 4 * 1024 * 1024;
 let scratch: Buffer | null = null;
+/** A streaming writer's buffer after `take()`: a frame cut at the target size plus one payload below it. */
+const STREAM_BYTES = 2 * FRAME_SIZE_TARGET + 64;
 
 const f64 = new Float64Array(1);
 const f64Bytes = new Uint8Array(f64.buffer);
@@ -148,6 +150,37 @@ export class PickleWriter {
     }
     if (this.buf.length <= KEEP_SCRATCH_BYTES) scratch = this.buf;
     return out;
+  }
+
+  /**
+   * Streaming: the output before the open frame (committed frames and big payloads), handed out;
+   * what follows is written into a fresh buffer, since the handed-out parts view the current one.
+   * Call it after `boundary()` so that the open frame is (nearly) empty.
+   */
+  take(): Buffer[] {
+    const end = this.frameStart;
+    if (end > this.pieceStart) {
+      this.pieces.push(this.buf.subarray(this.pieceStart, end));
+      this.external.push(false);
+    }
+    const out = this.pieces.splice(0);
+    this.external.length = 0;
+    if (end > 0) {
+      const rest = this.pos - end;
+      const next = Buffer.allocUnsafe(Math.max(STREAM_BYTES, 2 * rest));
+      this.buf.copy(next, 0, end, this.pos);
+      this.buf = next;
+      this.pos = rest;
+      this.frameStart = 0;
+    }
+    this.pieceStart = 0;
+    return out;
+  }
+
+  /** Ends the current frame and opens the next one, so that what was written so far can be taken. */
+  endFrame(): void {
+    this.commitFrame();
+    this.openFrame();
   }
 
   private cutPiece(): void {

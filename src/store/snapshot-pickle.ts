@@ -9,32 +9,14 @@
  *  'multiuser_server': {'format_version': 1, 'server_version', 'snapshot_id', 'saved_at',
  *                       'reason', 'initialized', 'chat', 'tasks'[, 'extra']}}
  * ```
- * The head — the dict with an empty `'nodes'` list, users and our key — is one `encodePickleParts`
- * call, made synchronously when the stream is created (so the session may change its objects
- * afterwards). Its STOP is turned into NONE, and the stream goes on with POP, BINGET of the
- * memoized `'nodes'` list, the node chunk lists in APPENDS batches, POP and STOP. The node part
- * uses no memo, so it cannot clash with the head's. Framing follows CPython (FRAME per ~64 KiB,
- * payloads of 64 KiB or more outside frames, as views of the node's own bytes: zero copy).
+ * The head — the dict with an empty `'nodes'` list, users and our key — is written when the stream
+ * is created (so the session may change its objects afterwards); the node chunk lists are then
+ * appended to that list, in batches of 1000, as the parts are pulled. All of it goes through the
+ * pickle package's streaming encoder (its framing: node payloads of 64 KiB or more are handed out
+ * as views of the node's own bytes). The opcodes — NONE and POP after the head, then the list
+ * fetched back, MARK … APPENDS — keep the bytes those earlier versions of this server wrote.
  */
-import { encodePickleParts } from '../pickle/encode.js';
-import {
-  APPENDS,
-  BINBYTES,
-  BINBYTES8,
-  BINGET,
-  EMPTY_DICT,
-  EMPTY_LIST,
-  FRAME,
-  LIST,
-  MARK,
-  MEMOIZE,
-  NONE,
-  POP,
-  PROTO,
-  SHORT_BINBYTES,
-  SHORT_BINUNICODE,
-  STOP,
-} from '../pickle/opcodes.js';
+import { PickleStream } from '../pickle/index.js';
 import { PyDict, pyInt, type PyValue } from '../pickle/value.js';
 import { encodeTextFrame, MessageType, typeFrame } from '../protocol/index.js';
 import type { SessionImage, SessionImageNode } from './session-image.js';
@@ -71,24 +53,8 @@ export interface SnapshotMeta {
   reason: string;
 }
 
-/** CPython's FRAME_SIZE_TARGET: frames are cut at this size and bigger payloads go outside frames. */
-const FRAME_TARGET = 64 * 1024;
-const FRAME_HEADER = 9;
 /** CPython's BATCHSIZE: list items per APPENDS. */
 const BATCH = 1000;
-/** Memo slot of the empty `'nodes'` list in the head: dict = 0, `'nodes'` = 1, list = 2. */
-const NODES_LIST_SLOT = 2;
-const HEAD_PREFIX = Buffer.from([
-  EMPTY_DICT,
-  MEMOIZE,
-  MARK,
-  SHORT_BINUNICODE,
-  5,
-  ...Buffer.from('nodes'),
-  MEMOIZE,
-  EMPTY_LIST,
-  MEMOIZE,
-]);
 
 /** The Python value of `'multiuser_server'`. */
 export function metaValue(image: SessionImage, meta: SnapshotMeta): PyDict {
@@ -112,126 +78,47 @@ export function metaValue(image: SessionImage, meta: SnapshotMeta): PyDict {
  * surrogate). Node byte arrays are referenced, not copied, when they are 64 KiB or more.
  */
 export function snapshotPickleParts(image: SessionImage, meta: SnapshotMeta): Iterable<Buffer> {
+  const nodesList: PyValue[] = [];
   const top = new PyDict();
-  top.setStr(KEY_NODES, [] as PyValue[]);
+  top.setStr(KEY_NODES, nodesList);
   top.setStr(KEY_USERS, image.users);
   top.setStr(KEY_SERVER, metaValue(image, meta));
-  const head = encodePickleParts(top);
-  checkHead(head);
-  // STOP becomes NONE; the node part starts with POP. The last part is the encoder's own copy.
-  const last = head[head.length - 1];
-  last[last.length - 1] = NONE;
-  const nodes = image.nodes.slice();
-  return generateParts(head, nodes);
+  const out = new PickleStream();
+  out.value(top);
+  // The first format ended the head with NONE (its STOP overwritten) and the frame there.
+  out.none();
+  out.endFrame();
+  const head = out.take();
+  return generateParts(out, head, nodesList, image.nodes.slice());
 }
 
-function* generateParts(head: Buffer[], nodes: SessionImageNode[]): Generator<Buffer> {
+function* generateParts(
+  out: PickleStream,
+  head: Buffer[],
+  nodesList: PyValue[],
+  nodes: SessionImageNode[],
+): Generator<Buffer> {
   yield* head;
-  const out = new FrameWriter();
-  out.byte(POP);
-  out.byte(BINGET);
-  out.byte(NODES_LIST_SLOT);
+  out.pop();
+  out.get(nodesList);
   const nodeFrame = typeFrame(MessageType.Node);
   for (let i = 0; i < nodes.length; i += BATCH) {
-    out.byte(MARK);
+    out.mark();
     const end = Math.min(i + BATCH, nodes.length);
     for (let j = i; j < end; j++) {
       const node = nodes[j];
-      out.byte(MARK);
+      out.mark();
       out.bytes(nodeFrame);
       out.bytes(encodeTextFrame(node.uuid, 1));
       out.bytes(encodeTextFrame(node.owner, 2));
       out.bytes(node.depsBytes);
       out.bytes(node.dataBytes);
-      out.byte(LIST);
-      yield* out.drain();
+      out.list();
+      out.boundary();
+      yield* out.take();
     }
-    out.byte(APPENDS);
+    out.appends();
   }
-  out.byte(POP);
-  out.byte(STOP);
-  out.commit();
-  yield* out.drain();
-}
-
-/** Guards the memo slot the node part relies on; a change in the encoder fails here, loudly. */
-function checkHead(head: Buffer[]): void {
-  const first = head[0];
-  const at = first[2] === FRAME ? 2 + FRAME_HEADER : 2;
-  const last = head[head.length - 1];
-  if (
-    first[0] !== PROTO ||
-    !first.subarray(at, at + HEAD_PREFIX.length).equals(HEAD_PREFIX) ||
-    last[last.length - 1] !== STOP
-  ) {
-    throw new Error('snapshot head does not have the expected layout (pickle encoder changed?)');
-  }
-}
-
-/** CPython-style framing for the node part: small opcodes collect in a frame, big payloads bypass it. */
-class FrameWriter {
-  private buf = Buffer.allocUnsafe(2 * FRAME_TARGET + FRAME_HEADER + 16);
-  private pos = FRAME_HEADER;
-  private ready: Buffer[] = [];
-
-  byte(b: number): void {
-    if (this.pos >= this.buf.length) this.commit();
-    this.buf[this.pos++] = b;
-  }
-
-  bytes(v: Uint8Array): void {
-    const n = v.length;
-    if (n >= FRAME_TARGET) {
-      // CPython `_Pickler_write_bytes`: commit the frame, then header and payload unframed.
-      this.commit();
-      const header = Buffer.allocUnsafe(9);
-      let hl: number;
-      if (n <= 0xffffffff) {
-        header[0] = BINBYTES;
-        header.writeUInt32LE(n, 1);
-        hl = 5;
-      } else {
-        header[0] = BINBYTES8;
-        header.writeBigUInt64LE(BigInt(n), 1);
-        hl = 9;
-      }
-      this.ready.push(header.subarray(0, hl), Buffer.from(v.buffer, v.byteOffset, n));
-      return;
-    }
-    if (this.pos - FRAME_HEADER >= FRAME_TARGET) this.commit();
-    const b = this.buf;
-    if (n < 256) {
-      b[this.pos++] = SHORT_BINBYTES;
-      b[this.pos++] = n;
-    } else {
-      b[this.pos++] = BINBYTES;
-      b.writeUInt32LE(n, this.pos);
-      this.pos += 4;
-    }
-    b.set(v, this.pos);
-    this.pos += n;
-  }
-
-  /** Ends the current frame (no FRAME header under 4 bytes, as CPython) and starts a new one. */
-  commit(): void {
-    const len = this.pos - FRAME_HEADER;
-    if (len >= 4) {
-      this.buf[0] = FRAME;
-      this.buf.writeBigUInt64LE(BigInt(len), 1);
-      this.ready.push(this.buf.subarray(0, this.pos));
-      this.buf = Buffer.allocUnsafe(this.buf.length);
-    } else if (len > 0) {
-      this.ready.push(Buffer.from(this.buf.subarray(FRAME_HEADER, this.pos)));
-    }
-    this.pos = FRAME_HEADER;
-  }
-
-  /** Parts completed so far; commits the frame first once it has reached the target size. */
-  *drain(): Generator<Buffer> {
-    if (this.pos - FRAME_HEADER >= FRAME_TARGET) this.commit();
-    const ready = this.ready;
-    if (ready.length === 0) return;
-    this.ready = [];
-    yield* ready;
-  }
+  out.pop();
+  yield* out.end();
 }
