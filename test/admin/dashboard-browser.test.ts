@@ -157,6 +157,11 @@ test('the dashboard shows a live session, kicks, saves and downloads a backup', 
   await dialog.getByRole('button', { name: 'Kick' }).click();
   await disconnect;
   await bobRow.waitFor({ state: 'detached' });
+  // Bob's leave is saved on its own (user_disconnect); then alice changes something, so that
+  // "Save now" has new content to write (a save of unchanged content writes no backup).
+  await server.waitFor('Session saved to disk (reason: user_disconnect:bob)');
+  await alice.lock([cube]);
+  await alice.waitForCommand(MessageType.Right, (m) => m.owner === 'alice');
 
   // Save now: the new backup is listed, verifies OK, and downloads as a session file the store opens.
   await goTo(page, 'backups');
