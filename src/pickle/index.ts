@@ -4,3 +4,39 @@ export { scanPlainPickle, type PlainScan, type ScanKind } from './scan.js';
 export { CONTAINER_FLOOR, containerBudget, DEFAULT_PICKLE_LIMITS, type PickleLimits } from './limits.js';
 export { isPlainConstructorGlobal } from './plain-constructors.js';
 export { PickleError, pickleError, type PickleErrorCode } from './errors.js';
+export { pyFloatRepr } from './float-repr.js';
+export {
+  APPENDS,
+  BINBYTES,
+  BINBYTES8,
+  BINGET,
+  EMPTY_DICT,
+  EMPTY_LIST,
+  FRAME,
+  LIST,
+  MARK,
+  MEMOIZE,
+  NONE,
+  POP,
+  PROTO,
+  SHORT_BINBYTES,
+  SHORT_BINUNICODE,
+  STOP,
+} from './opcodes.js';
+export {
+  PyByteArray,
+  PyCodepointStr,
+  PyDict,
+  PyGlobal,
+  PyObject,
+  PyPersId,
+  PySet,
+  PyTuple,
+  UnhashableError,
+  hashKey,
+  pyEquals,
+  pyInt,
+  pyTypeName,
+  type PyValue,
+} from './value.js';
+export { fromView, toView, viewsEqual, type View } from './view.js';

@@ -16,8 +16,8 @@
  * uses no memo, so it cannot clash with the head's. Framing follows CPython (FRAME per ~64 KiB,
  * payloads of 64 KiB or more outside frames, as views of the node's own bytes: zero copy).
  */
-import { encodePickleParts } from '../pickle/encode.js';
 import {
+  encodePickleParts,
   APPENDS,
   BINBYTES,
   BINBYTES8,
@@ -34,8 +34,10 @@ import {
   SHORT_BINBYTES,
   SHORT_BINUNICODE,
   STOP,
-} from '../pickle/opcodes.js';
-import { PyDict, pyInt, type PyValue } from '../pickle/value.js';
+  PyDict,
+  pyInt,
+  type PyValue,
+} from '../pickle/index.js';
 import { encodeTextFrame, MessageType, typeFrame } from '../protocol/index.js';
 import type { SessionImage, SessionImageNode } from './session-image.js';
 
