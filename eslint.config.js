@@ -26,6 +26,39 @@ const ioHome = {
   'node:fs/promises': 'store',
 };
 
+/** `../<l>/…` as seen from a file of a sibling folder or of one of its subfolders (src/net/zmtp/). */
+function relativeTo(l, tails) {
+  return ['../', '../../', '../../../'].flatMap((up) => tails.map((t) => (t ? `${up}${l}/${t}` : `${up}${l}`)));
+}
+
+/**
+ * Another folder is reached only through its index.ts, the curated public surface, so that a
+ * folder's internal modules can be split or renamed without touching its users.
+ */
+function throughIndex(l, group, who) {
+  return {
+    group: [...group, ...group.map((g) => `!${g.replace(/\*$/, 'index.js')}`)],
+    message: `${who} may import src/${l} only through src/${l}/index.ts`,
+  };
+}
+
+/**
+ * Tests and benchmarks: a test under test/<layer>/ may import the internals of src/<layer>/ (it
+ * tests them); every other folder of src/ it reaches through that folder's index.ts, like src/
+ * does. Shared test code (test/helpers/, test/integration/, test/tools/…) and bench/ use only the
+ * index files.
+ */
+function testRules(dir, ownLayer) {
+  const others = layers.filter((l) => l !== ownLayer);
+  return {
+    files: [`${dir}/**/*.ts`],
+    ...(ownLayer ? {} : { ignores: layers.map((l) => `test/${l}/**`) }),
+    rules: {
+      'no-restricted-imports': ['error', { patterns: others.map((l) => throughIndex(l, [`**/src/${l}/*`], dir)) }],
+    },
+  };
+}
+
 function boundaryRules(layer) {
   const banned = layers.filter((l) => l !== layer && !allowed[layer].includes(l));
   const paths = Object.entries(ioHome)
@@ -44,10 +77,13 @@ function boundaryRules(layer) {
         'error',
         {
           paths,
-          patterns: banned.map((l) => ({
-            group: [`../${l}/*`, `../${l}`],
-            message: `src/${layer} must not import src/${l}`,
-          })),
+          patterns: [
+            ...banned.map((l) => ({
+              group: relativeTo(l, ['*', '']),
+              message: `src/${layer} must not import src/${l}`,
+            })),
+            ...allowed[layer].map((l) => throughIndex(l, relativeTo(l, ['*']), `src/${layer}`)),
+          ],
         },
       ],
     },
@@ -81,6 +117,9 @@ export default tseslint.config(
     },
   },
   ...layers.map(boundaryRules),
+  testRules('test'),
+  ...layers.map((l) => testRules(`test/${l}`, l)),
+  testRules('bench'),
   {
     files: ['src/**/*.ts'],
     ignores: ['src/cli/**'],

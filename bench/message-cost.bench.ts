@@ -18,10 +18,16 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-import { encodeAuthRequest } from '../src/client/requests.js';
-import { encodePickle } from '../src/pickle/encode.js';
-import { encodeCommand, encodeMessage, MessageType, strDict, typeFrame } from '../src/protocol/index.js';
-import { encodeTextFrame } from '../src/protocol/text-frames.js';
+import { encodeAuthRequest } from '../src/client/index.js';
+import { encodePickle } from '../src/pickle/index.js';
+import {
+  encodeCommand,
+  encodeMessage,
+  MessageType,
+  strDict,
+  typeFrame,
+  encodeTextFrame,
+} from '../src/protocol/index.js';
 import { Session, type ClientId, type Effect } from '../src/session/index.js';
 import { median, report } from './lib/harness.js';
 

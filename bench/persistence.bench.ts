@@ -39,13 +39,9 @@ import { idleStall, runSaves, type SaveRun } from './lib/persist-save.js';
 import { runDirOf, timeListening, timeRestart, type RestartRun } from './lib/persist-restart.js';
 import { writeDataDir } from './lib/data-dir.js';
 import { makeScene, SCENE_12MB, SCENE_1GB, type SceneSpec } from './lib/scene.js';
-import { encodePickle } from '../src/pickle/encode.js';
-import { encodeMutationParts } from '../src/session/mutation-codec.js';
-import type { Mutation } from '../src/session/mutation.js';
-import { JournalReserve } from '../src/store/journal-reserve.js';
-import { JournalSink } from '../src/store/journal-sink.js';
-import { JournalWriter } from '../src/store/journal-writer.js';
-import { NULL_LOGGER } from '../src/session/logger.js';
+import { encodePickle } from '../src/pickle/index.js';
+import { encodeMutationParts, type Mutation, NULL_LOGGER } from '../src/session/index.js';
+import { JournalReserve, JournalSink, JournalWriter } from '../src/store/index.js';
 
 const list = (name: string, dflt: string): string[] =>
   (process.env[name] ?? dflt)

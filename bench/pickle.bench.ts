@@ -4,8 +4,7 @@
  * mesh-like node. Targets (docs/benchmarks.md): decode ≥ 0.5× CPython on realistic data and ≥ 1 GB/s on
  * bytes-heavy data; encode ≥ 0.5× CPython.
  */
-import { decodePickle, encodePickle } from '../src/pickle/index.js';
-import { PyDict, PyTuple, pyInt, type PyValue } from '../src/pickle/value.js';
+import { decodePickle, encodePickle, PyDict, PyTuple, pyInt, type PyValue } from '../src/pickle/index.js';
 import { loadJsonlGz, opsPerSecond, report, rssMb, runPython } from './lib/harness.js';
 
 const budgetMs = Number(process.env.BENCH_BUDGET_MS ?? 400);

@@ -5,7 +5,7 @@
  * one heartbeat tick that encodes it once for all recipients: median wall and CPU time of ROUNDS
  * ticks (default 7). The machine's cores are shared: CPU time is the figure that is ours.
  */
-import { encodeAuthRequest } from '../src/client/requests.js';
+import { encodeAuthRequest } from '../src/client/index.js';
 import { encodeCommand, MessageType, strDict } from '../src/protocol/index.js';
 import { Session, type ClientId } from '../src/session/index.js';
 import { median, report } from './lib/harness.js';

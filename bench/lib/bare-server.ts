@@ -13,14 +13,15 @@
  */
 import { Router } from 'zeromq';
 
-import { MessageType, typeFrame } from '../../src/protocol/message-types.js';
-import type { Node } from '../../src/protocol/messages.js';
 import {
+  MessageType,
+  typeFrame,
+  type Node,
   encodeAuthReply,
   encodeServerSnapshotReply,
   encodeSnapshotInit,
   encodeSnapshotSet,
-} from '../../src/protocol/replies.js';
+} from '../../src/protocol/index.js';
 
 export interface BareNode {
   uuid: string;

@@ -12,17 +12,10 @@
 import { copyFileSync, linkSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { encodePickle } from '../../src/pickle/encode.js';
-import { strDict } from '../../src/protocol/replies.js';
-import { encodeMutationParts } from '../../src/session/mutation-codec.js';
-import type { Mutation } from '../../src/session/mutation.js';
-import type { SessionImage } from '../../src/session/session-image.js';
-import { ensureDataDir } from '../../src/store/data-dir.js';
-import { JOURNAL_DIR } from '../../src/store/file-names.js';
-import { NODE_STORE_FS } from '../../src/store/fs-port.js';
-import { JournalWriter } from '../../src/store/journal-writer.js';
-import { NULL_LOGGER } from '../../src/session/logger.js';
-import { SnapshotWriter } from '../../src/store/snapshot-writer.js';
+import { encodePickle } from '../../src/pickle/index.js';
+import { strDict } from '../../src/protocol/index.js';
+import { encodeMutationParts, type Mutation, type SessionImage, NULL_LOGGER } from '../../src/session/index.js';
+import { ensureDataDir, JOURNAL_DIR, NODE_STORE_FS, JournalWriter, SnapshotWriter } from '../../src/store/index.js';
 import { benchUuid, commitPayload, initialNodeBytes } from './payloads.js';
 
 export const BENCH_SERVER_VERSION = 'bench';

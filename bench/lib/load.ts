@@ -12,10 +12,8 @@
  * Both then wait for the stragglers and count loss: every message carries its sequence number, a
  * reader counts the numbers it never saw (missing) and the ones that came late (out of order).
  */
-import type { ReplicationClient } from '../../src/client/index.js';
-import type { ClientEvent } from '../../src/client/events.js';
-import { MessageType } from '../../src/protocol/message-types.js';
-import type { Commit, Node } from '../../src/protocol/messages.js';
+import type { ReplicationClient, ClientEvent } from '../../src/client/index.js';
+import { MessageType, type Commit, type Node } from '../../src/protocol/index.js';
 import { percentile } from './harness.js';
 import type { Stamp, StampedPayload } from './payloads.js';
 

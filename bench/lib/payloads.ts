@@ -8,9 +8,8 @@
  * cheap enough not to become the bottleneck of the load generator. The offsets are found once by
  * encoding a template with sentinel values, and every encoded payload is checked against them.
  */
-import { encodePickle } from '../../src/pickle/encode.js';
-import type { PyValue } from '../../src/pickle/value.js';
-import { strDict } from '../../src/protocol/replies.js';
+import { encodePickle, type PyValue } from '../../src/pickle/index.js';
+import { strDict } from '../../src/protocol/index.js';
 
 /** Deterministic UUID-shaped ids (uuid4 never produces the version/variant nibbles used here). */
 export function benchUuid(n: number): string {

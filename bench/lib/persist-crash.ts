@@ -14,12 +14,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { ReplicationClient } from '../../src/client/index.js';
-import { decodePickle } from '../../src/pickle/decode.js';
-import { encodePickle } from '../../src/pickle/encode.js';
-import { PyDict } from '../../src/pickle/value.js';
-import { MessageType } from '../../src/protocol/message-types.js';
-import type { Commit, Node } from '../../src/protocol/messages.js';
-import { strDict } from '../../src/protocol/replies.js';
+import { decodePickle, encodePickle, PyDict } from '../../src/pickle/index.js';
+import { MessageType, type Commit, type Node, strDict } from '../../src/protocol/index.js';
 import { CLI_ADMIN_PASSWORD, startCli, type CliProcess } from './cli-process.js';
 import { benchUuid, commitPayload, initialNodeBytes } from './payloads.js';
 

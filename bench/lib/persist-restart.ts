@@ -13,11 +13,15 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { ReplicationClient } from '../../src/client/index.js';
-import { encodeSnapshotGet, encodeSnapshotRequestInit } from '../../src/client/requests.js';
-import { PyDict } from '../../src/pickle/value.js';
-import { SNAPSHOT_INIT, SNAPSHOT_KEY_CATALOG, SNAPSHOT_KEY_STATE, SNAPSHOT_SET } from '../../src/protocol/constants.js';
-import { MessageType } from '../../src/protocol/message-types.js';
+import { ReplicationClient, encodeSnapshotGet, encodeSnapshotRequestInit } from '../../src/client/index.js';
+import { PyDict } from '../../src/pickle/index.js';
+import {
+  SNAPSHOT_INIT,
+  SNAPSHOT_KEY_CATALOG,
+  SNAPSHOT_KEY_STATE,
+  SNAPSHOT_SET,
+  MessageType,
+} from '../../src/protocol/index.js';
 import { startCli } from './cli-process.js';
 import { cloneDataDir } from './data-dir.js';
 

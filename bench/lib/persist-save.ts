@@ -7,13 +7,15 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { Session } from '../../src/session/session.js';
-import { ensureDataDir } from '../../src/store/data-dir.js';
-import { JOURNAL_DIR, SNAPSHOT_FILE } from '../../src/store/file-names.js';
-import { NODE_STORE_FS } from '../../src/store/fs-port.js';
-import { JournalWriter } from '../../src/store/journal-writer.js';
-import { NULL_LOGGER } from '../../src/session/logger.js';
-import { SnapshotWriter } from '../../src/store/snapshot-writer.js';
+import { Session, NULL_LOGGER } from '../../src/session/index.js';
+import {
+  ensureDataDir,
+  JOURNAL_DIR,
+  SNAPSHOT_FILE,
+  NODE_STORE_FS,
+  JournalWriter,
+  SnapshotWriter,
+} from '../../src/store/index.js';
 import { BENCH_SERVER_VERSION } from './data-dir.js';
 import type { Scene } from './scene.js';
 import { StallProbe, type StallResult } from './stall-probe.js';

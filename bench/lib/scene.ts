@@ -12,10 +12,9 @@
  * Node bytes are generated deterministically from the node's index (xorshift32), so two runs
  * with the same parameters save exactly the same session.
  */
-import { encodePickle } from '../../src/pickle/encode.js';
-import { PyDict, type PyValue } from '../../src/pickle/value.js';
-import { strDict } from '../../src/protocol/replies.js';
-import type { SessionImage, SessionImageNode } from '../../src/session/session-image.js';
+import { encodePickle, PyDict, type PyValue } from '../../src/pickle/index.js';
+import { strDict } from '../../src/protocol/index.js';
+import type { SessionImage, SessionImageNode } from '../../src/session/index.js';
 import { benchUuid } from './payloads.js';
 
 export interface SceneSpec {

@@ -11,9 +11,8 @@
  */
 import { getHeapSpaceStatistics } from 'node:v8';
 
-import { createFuncLogger } from '../../src/session/logger.js';
-import { SessionServer } from '../../src/net/session-server.js';
-import { Session } from '../../src/session/session.js';
+import { createFuncLogger, Session } from '../../src/session/index.js';
+import { SessionServer } from '../../src/net/index.js';
 import { pickBasePort, withFreeBasePort } from '../../test/helpers/ports.js';
 import { startBareServer, type BareServer } from './bare-server.js';
 import { benchUuid, initialNodeBytes } from './payloads.js';

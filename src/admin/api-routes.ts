@@ -10,7 +10,7 @@ import type { AdminHost, BackupInfo, FileBody, SaveResult, StoreView } from './h
 import { ApiError, BASE_HEADERS, sendJson, sendNoContent } from './http-reply.js';
 import type { LiveFeed } from './live-feed.js';
 import { chatView, tasksView } from './views.js';
-import type { Session } from '../session/session.js';
+import type { Session } from '../session/index.js';
 
 export interface ApiContext {
   readonly host: AdminHost;

@@ -4,7 +4,7 @@
  * boundaries of DESIGN §3), so the socket server's counters arrive as plain objects of the shapes
  * below, read at scrape or request time.
  */
-import type { Session } from '../session/session.js';
+import type { Session } from '../session/index.js';
 
 export type SocketName = 'command' | 'data' | 'heartbeat';
 

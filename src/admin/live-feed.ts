@@ -7,8 +7,8 @@
  */
 import type { ServerResponse } from 'node:http';
 
-import type { PyDict } from '../pickle/value.js';
-import type { Session } from '../session/session.js';
+import type { PyDict } from '../pickle/index.js';
+import type { Session } from '../session/index.js';
 import type { AdminHost } from './host.js';
 import { BASE_HEADERS } from './http-reply.js';
 import { chatView } from './views.js';

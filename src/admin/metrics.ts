@@ -16,8 +16,8 @@ import {
   type MetricValueWithName,
 } from 'prom-client';
 
-import { MessageType, messageTypeName, type MessageTypeNumber } from '../protocol/message-types.js';
-import { FSYNC_LATENCY_BOUNDS_S as FSYNC_BOUNDS } from '../store/journal-writer.js';
+import { MessageType, messageTypeName, type MessageTypeNumber } from '../protocol/index.js';
+import { FSYNC_LATENCY_BOUNDS_S as FSYNC_BOUNDS } from '../store/index.js';
 import type { AdminHost, SaveResult, SocketName } from './host.js';
 
 export const METRIC_PREFIX = 'multiuser_';

@@ -3,8 +3,8 @@
  * (REPLICATION-PROTOCOL.md §7.2, §7.3), read defensively — a field of the wrong type shows as
  * null or is left out, never fails the request.
  */
-import { PyDict, type PyValue } from '../pickle/value.js';
-import { pyJsonDumps } from '../session/py-json.js';
+import { PyDict, type PyValue } from '../pickle/index.js';
+import { pyJsonDumps } from '../session/index.js';
 
 export interface ChatMessageView {
   readonly user: string;

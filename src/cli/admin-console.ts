@@ -19,14 +19,18 @@ import {
   type StaticFile,
   type StoreView,
 } from '../admin/index.js';
-import type { SessionServer } from '../net/session-server.js';
-import type { SessionImage } from '../session/session-image.js';
-import { Session, type SessionOptions } from '../session/session.js';
-import { listBackups } from '../store/backups.js';
-import { describeCause, StoreError } from '../store/errors.js';
-import { BACKUPS_DIR, parseBackupName } from '../store/file-names.js';
-import { encodeSnapshot, readSnapshotFile } from '../store/snapshot-codec.js';
-import type { SaveOutcome } from '../store/snapshot-writer.js';
+import type { SessionServer } from '../net/index.js';
+import { type SessionImage, Session, type SessionOptions } from '../session/index.js';
+import {
+  listBackups,
+  describeCause,
+  StoreError,
+  BACKUPS_DIR,
+  parseBackupName,
+  encodeSnapshot,
+  readSnapshotFile,
+  type SaveOutcome,
+} from '../store/index.js';
 import { consolePassword, isLoopbackHost, DEFAULT_CONFIG, type Config } from './config.js';
 import { snapshotMetaOf } from './data-set-aside.js';
 import type { LiveRestoreRequest, LiveRestoreResult } from './live-restore.js';

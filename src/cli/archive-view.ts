@@ -3,7 +3,7 @@
  * commands. Messages and tasks are the add-on's own dicts (REPLICATION-PROTOCOL.md §7.2, §7.3),
  * read defensively: a field of the wrong type shows as empty rather than failing the command.
  */
-import { PyDict, type PyValue } from '../pickle/value.js';
+import { PyDict, type PyValue } from '../pickle/index.js';
 
 function field(d: PyValue, key: string): string {
   if (!(d instanceof PyDict)) return '';

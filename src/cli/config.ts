@@ -5,21 +5,21 @@
  * `.env` text, so tests never touch `process.env`. Flags keep the reference CLI's spellings
  * (`-p`, `-apwd`, `-spwd`, `-t`, `-l`, `-lf`).
  */
-import { DEFAULT_SEND_QUEUE_LIMITS } from '../net/channel-sender.js';
-import { DEFAULT_TRANSPORT_LIMITS } from '../net/transport-limits.js';
-import { DEFAULT_PICKLE_LIMITS } from '../pickle/limits.js';
-import { DEFAULT_PROTOCOL_LIMITS } from '../protocol/limits.js';
-import { DEFAULT_SESSION_LIMITS } from '../session/limits.js';
-import { DEFAULT_HEARTBEAT_GRACE_MS, DEFAULT_TIMEOUT_MS } from '../session/session.js';
-import { DEFAULT_MAX_BACKUPS } from '../store/backups.js';
-import { DEFAULT_DISK_FREE_WARN_BYTES } from '../store/disk-space.js';
+import { DEFAULT_SEND_QUEUE_LIMITS, DEFAULT_TRANSPORT_LIMITS } from '../net/index.js';
+import { DEFAULT_PICKLE_LIMITS } from '../pickle/index.js';
+import { DEFAULT_PROTOCOL_LIMITS } from '../protocol/index.js';
+import { DEFAULT_SESSION_LIMITS, DEFAULT_HEARTBEAT_GRACE_MS, DEFAULT_TIMEOUT_MS } from '../session/index.js';
 import {
+  DEFAULT_MAX_BACKUPS,
+  DEFAULT_DISK_FREE_WARN_BYTES,
   DEFAULT_HISTORY_CHECKPOINT_INTERVAL_S,
   DEFAULT_HISTORY_MAX_BYTES,
   DEFAULT_HISTORY_RETENTION_S,
-} from '../store/history.js';
-import { DEFAULT_JOURNAL_RESERVE_BYTES } from '../store/journal-reserve.js';
-import { DEFAULT_JOURNAL_FSYNC, parseJournalFsync, type JournalFsyncPolicy } from '../store/journal-format.js';
+  DEFAULT_JOURNAL_RESERVE_BYTES,
+  DEFAULT_JOURNAL_FSYNC,
+  parseJournalFsync,
+  type JournalFsyncPolicy,
+} from '../store/index.js';
 import { ConfigError } from './config-error.js';
 import { parseDotenv } from './dotenv.js';
 

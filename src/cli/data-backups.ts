@@ -5,7 +5,7 @@
  * not verified, with the reason); `verify` is the command whose exit code judges the directory.
  * Reads without the data-dir lock, so it works beside a running server and on a read-only mount.
  */
-import { localIsoSeconds } from '../store/file-names.js';
+import { localIsoSeconds } from '../store/index.js';
 import {
   type DataIo,
   EXIT_OK,

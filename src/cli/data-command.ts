@@ -8,12 +8,16 @@
  */
 import { isAbsolute, resolve } from 'node:path';
 
-import { SessionError } from '../session/errors.js';
-import { Session, type SessionOptions } from '../session/session.js';
-import { acquireDataDirLock, readDataDirLock, type DataDirLock } from '../store/data-dir-lock.js';
-import { StoreError } from '../store/errors.js';
-import { NODE_STORE_FS, statOrNull } from '../store/fs-port.js';
-import type { ImageCheck } from '../store/snapshot-codec.js';
+import { SessionError, Session, type SessionOptions } from '../session/index.js';
+import {
+  acquireDataDirLock,
+  readDataDirLock,
+  type DataDirLock,
+  StoreError,
+  NODE_STORE_FS,
+  statOrNull,
+  type ImageCheck,
+} from '../store/index.js';
 import { ConfigError, resolveConfig, type Config } from './config.js';
 import { readDotenv } from './dotenv-file.js';
 

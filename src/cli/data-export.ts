@@ -9,8 +9,7 @@
  */
 import { isAbsolute, resolve } from 'node:path';
 
-import { NODE_STORE_FS, statOrNull } from '../store/fs-port.js';
-import { StoreError } from '../store/errors.js';
+import { NODE_STORE_FS, statOrNull, StoreError } from '../store/index.js';
 import {
   type DataIo,
   EXIT_FAIL,

@@ -12,11 +12,15 @@
  */
 import { basename, extname, isAbsolute, join, resolve } from 'node:path';
 
-import { Session } from '../session/session.js';
-import { SNAPSHOT_FILE } from '../store/file-names.js';
-import { readSnapshotFile, type DecodedSnapshot } from '../store/snapshot-codec.js';
-import { NODE_STORE_FS, statOrNull } from '../store/fs-port.js';
-import { StoreError } from '../store/errors.js';
+import { Session } from '../session/index.js';
+import {
+  SNAPSHOT_FILE,
+  readSnapshotFile,
+  type DecodedSnapshot,
+  NODE_STORE_FS,
+  statOrNull,
+  StoreError,
+} from '../store/index.js';
 import {
   type DataIo,
   EXIT_FAIL,

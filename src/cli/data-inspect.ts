@@ -12,17 +12,32 @@
  */
 import { join } from 'node:path';
 
-import { listBackups } from '../store/backups.js';
-import { describeCause, isUnloadable, StoreError } from '../store/errors.js';
-import { BACKUPS_DIR, JOURNAL_DIR, JOURNAL_SEGMENT_RE, METADATA_FILE, SNAPSHOT_FILE } from '../store/file-names.js';
-import { NODE_STORE_FS, readdirOrEmpty, statOrNull } from '../store/fs-port.js';
-import { planJournalChain, type SegmentEntry } from '../store/journal-chain.js';
-import type { SegmentHeader } from '../store/journal-format.js';
-import { readJournalSegment, readSegmentHeader, type SegmentRead } from '../store/journal-reader.js';
-import { readMetadataFile } from '../store/metadata-file.js';
-import { findMissingJournalSegment } from '../store/recovery.js';
-import { readSnapshotFile, type DecodedSnapshot, type ImageCheck } from '../store/snapshot-codec.js';
-import type { SnapshotMeta } from '../store/snapshot-pickle.js';
+import {
+  listBackups,
+  describeCause,
+  isUnloadable,
+  StoreError,
+  BACKUPS_DIR,
+  JOURNAL_DIR,
+  JOURNAL_SEGMENT_RE,
+  METADATA_FILE,
+  SNAPSHOT_FILE,
+  NODE_STORE_FS,
+  readdirOrEmpty,
+  statOrNull,
+  planJournalChain,
+  type SegmentEntry,
+  type SegmentHeader,
+  readJournalSegment,
+  readSegmentHeader,
+  type SegmentRead,
+  readMetadataFile,
+  findMissingJournalSegment,
+  readSnapshotFile,
+  type DecodedSnapshot,
+  type ImageCheck,
+  type SnapshotMeta,
+} from '../store/index.js';
 import { Progress, progressFs, type ProgressOptions } from './data-progress.js';
 
 /** What a snapshot or backup file holds (kept after its decoded image is dropped). */

@@ -4,7 +4,7 @@
  * interval (a small session prints nothing); after that one line per interval (1 s), and a
  * closing line, so an operator verifying a 1 GB snapshot sees it move.
  */
-import type { StoreFileHandle, StoreFs } from '../store/fs-port.js';
+import type { StoreFileHandle, StoreFs } from '../store/index.js';
 import { formatBytes } from './data-command.js';
 
 export type ProgressUnit = 'bytes' | 'records';

@@ -5,11 +5,8 @@
  * image. Used by `export` (the .db written) and `verify` (the summary of what will load), and by
  * `restore` / `import` to keep the current state as a backup before replacing it.
  */
-import { SessionError } from '../session/errors.js';
-import { decodeMutation } from '../session/mutation-codec.js';
-import { Session } from '../session/session.js';
-import type { SessionImage } from '../session/session-image.js';
-import type { DecodedSnapshot } from '../store/snapshot-codec.js';
+import { SessionError, decodeMutation, Session, type SessionImage } from '../session/index.js';
+import type { DecodedSnapshot } from '../store/index.js';
 import type { Config } from './config.js';
 import { sessionOptionsOf } from './data-command.js';
 import { Progress, type ProgressOptions } from './data-progress.js';

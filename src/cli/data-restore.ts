@@ -14,8 +14,7 @@
  */
 import { basename, isAbsolute, join, resolve } from 'node:path';
 
-import { copyFileAtomic } from '../store/atomic-write.js';
-import { BACKUP_NAME_RE, BACKUPS_DIR, localIsoSeconds, SNAPSHOT_FILE } from '../store/file-names.js';
+import { copyFileAtomic, BACKUP_NAME_RE, BACKUPS_DIR, localIsoSeconds, SNAPSHOT_FILE } from '../store/index.js';
 import {
   type DataIo,
   EXIT_FAIL,

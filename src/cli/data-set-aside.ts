@@ -13,18 +13,28 @@
  */
 import { join } from 'node:path';
 
-import { encodeSnapshot } from '../store/snapshot-codec.js';
-import { writeFileAtomic } from '../store/atomic-write.js';
-import { nextBackupName, rotateBackups, writeBackup } from '../store/backups.js';
-import { moveToCorrupt } from '../store/data-dir.js';
-import { StoreError } from '../store/errors.js';
-import { BACKUPS_DIR, JOURNAL_DIR, JOURNAL_SEGMENT_RE, SNAPSHOT_FILE } from '../store/file-names.js';
-import { NODE_STORE_FS, readdirOrEmpty } from '../store/fs-port.js';
-import { moveSegmentToHistory } from '../store/history.js';
-import { metadataOf, writeMetadataFile } from '../store/metadata-file.js';
-import type { SessionImage } from '../store/session-image.js';
-import { newSnapshotId } from '../store/snapshot-id.js';
-import { SNAPSHOT_FORMAT_VERSION, type SnapshotMeta } from '../store/snapshot-pickle.js';
+import {
+  encodeSnapshot,
+  writeFileAtomic,
+  nextBackupName,
+  rotateBackups,
+  writeBackup,
+  moveToCorrupt,
+  StoreError,
+  BACKUPS_DIR,
+  JOURNAL_DIR,
+  JOURNAL_SEGMENT_RE,
+  SNAPSHOT_FILE,
+  NODE_STORE_FS,
+  readdirOrEmpty,
+  moveSegmentToHistory,
+  metadataOf,
+  writeMetadataFile,
+  type SessionImage,
+  newSnapshotId,
+  SNAPSHOT_FORMAT_VERSION,
+  type SnapshotMeta,
+} from '../store/index.js';
 import type { Config } from './config.js';
 import { formatBytes } from './data-command.js';
 import type { LoadPlan } from './data-inspect.js';

@@ -11,7 +11,7 @@
  * Reads without the data-dir lock (see `withoutDataDirLock`), so it runs beside a live server and
  * on a read-only mount; a torn last journal record is then usually the record being written.
  */
-import { localIsoSeconds } from '../store/file-names.js';
+import { localIsoSeconds } from '../store/index.js';
 import {
   type DataIo,
   EXIT_FAIL,

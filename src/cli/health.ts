@@ -5,7 +5,7 @@
  * never logs in, so it never shows up in the user list or in the server's log above DEBUG, and it
  * writes nothing (the data directory and its lock are not touched).
  */
-import { requestServerInfo } from '../client/server-info.js';
+import { requestServerInfo } from '../client/index.js';
 import { ConfigError, resolveConfig } from './config.js';
 import { readDotenv } from './dotenv-file.js';
 import { parseTarget, type ProbeTarget } from './target.js';

@@ -10,7 +10,7 @@
  *
  * Read-only and without the data-dir lock: it works while the server runs.
  */
-import type { SessionImageNode } from '../session/session-image.js';
+import type { SessionImageNode } from '../session/index.js';
 import { type DataIo, EXIT_FAIL, EXIT_OK, EXIT_USAGE, parseDataArgs, sessionOptionsOf } from './data-command.js';
 import { describeBreak, HistoryGapError, HistoryReader, nodeTypeAndName, type HistoryEntry } from './history-read.js';
 import { formatMoment, parseMoment } from './history-time.js';

@@ -8,26 +8,32 @@
  * Read-only: works while the server runs (history/ files never change once written; the active
  * journal segment is only appended to).
  */
-import { PyDict } from '../pickle/value.js';
-import { OWNER_COMMON } from '../protocol/constants.js';
-import { decodePlainPickle } from '../protocol/plain-pickle.js';
-import { SessionError } from '../session/errors.js';
-import { decodeJournalRecord, peekRecordTime } from '../session/mutation-codec.js';
-import type { Mutation } from '../session/mutation.js';
-import type { SessionImage } from '../session/session-image.js';
-import { Session, type SessionOptions } from '../session/session.js';
-import { listHistory, type HistoryCheckpoint, type HistoryListing, type HistorySegment } from '../store/history.js';
+import { PyDict } from '../pickle/index.js';
+import { OWNER_COMMON, decodePlainPickle } from '../protocol/index.js';
 import {
+  SessionError,
+  decodeJournalRecord,
+  peekRecordTime,
+  type Mutation,
+  type SessionImage,
+  Session,
+  type SessionOptions,
+} from '../session/index.js';
+import {
+  listHistory,
+  type HistoryCheckpoint,
+  type HistoryListing,
+  type HistorySegment,
   HistoryGapError,
   planReplay,
   readSegmentRecords,
   segmentKey,
   type SegmentBreak,
-} from '../store/history-timeline.js';
-import { readSnapshotFile } from '../store/snapshot-codec.js';
+  readSnapshotFile,
+} from '../store/index.js';
 import { formatMoment } from './history-time.js';
 
-export { HistoryGapError } from '../store/history-timeline.js';
+export { HistoryGapError } from '../store/index.js';
 
 export type ChangeKind =
   | 'node created'

@@ -12,11 +12,15 @@
  */
 import { isAbsolute, join, resolve } from 'node:path';
 
-import { StoreError } from '../store/errors.js';
-import { JOURNAL_DIR, SNAPSHOT_FILE } from '../store/file-names.js';
-import { NODE_STORE_FS, statOrNull } from '../store/fs-port.js';
-import { HistoryKeeper } from '../store/history.js';
-import { JournalWriter } from '../store/journal-writer.js';
+import {
+  StoreError,
+  JOURNAL_DIR,
+  SNAPSHOT_FILE,
+  NODE_STORE_FS,
+  statOrNull,
+  HistoryKeeper,
+  JournalWriter,
+} from '../store/index.js';
 import {
   type DataArgs,
   type DataIo,
@@ -40,7 +44,7 @@ import {
 import { HistoryGapError, HistoryReader, type Moment, type Reconstructed } from './history-read.js';
 import { formatMoment, parseMoment } from './history-time.js';
 import { historyOptionsOf } from './persistence.js';
-import { NULL_LOGGER } from '../session/logger.js';
+import { NULL_LOGGER } from '../session/index.js';
 
 export const RESTORE_AT_USAGE = 'usage: multiuser-server restore --at TIME | --before CHANGE [--data-dir DIR]\n';
 export const EXPORT_AT_USAGE =

@@ -13,7 +13,7 @@
 import { resolve } from 'node:path';
 import { Writable } from 'node:stream';
 
-import type { RestoreRequest, RestoreResult } from '../admin/host.js';
+import type { RestoreRequest, RestoreResult } from '../admin/index.js';
 import type { Config } from './config.js';
 import { EXIT_OK, type DataArgs } from './data-command.js';
 import { checkMoment, restoreMoment } from './history-restore.js';

@@ -15,30 +15,42 @@
  */
 import { join, resolve } from 'node:path';
 
-import type { Logger } from '../session/logger.js';
-import type { Effect } from '../session/events.js';
-import { decodeMutation, encodeMutationParts } from '../session/mutation-codec.js';
-import type { Mutation } from '../session/mutation.js';
-import type { SessionImage } from '../session/session-image.js';
-import { Session, type SessionOptions } from '../session/session.js';
-import { acquireDataDirLock, type DataDirLock } from '../store/data-dir-lock.js';
-import { describeCause } from '../store/errors.js';
 import {
+  type Logger,
+  type Effect,
+  decodeMutation,
+  encodeMutationParts,
+  type Mutation,
+  type SessionImage,
+  Session,
+  type SessionOptions,
+} from '../session/index.js';
+import {
+  acquireDataDirLock,
+  type DataDirLock,
+  describeCause,
   DEFAULT_DISK_FREE_WARN_BYTES,
   DiskSpaceMonitor,
   formatSpace,
   type DiskSpaceStatus,
-} from '../store/disk-space.js';
-import { JournalReserve, DEFAULT_JOURNAL_RESERVE_BYTES } from '../store/journal-reserve.js';
-import { JournalSink, type JournalSinkStatus } from '../store/journal-sink.js';
-import { JOURNAL_DIR, JOURNAL_RESERVE_FILE } from '../store/file-names.js';
-import { NODE_STORE_FS, statOrNull, type StoreFs } from '../store/fs-port.js';
-import type { JournalFsyncPolicy } from '../store/journal-format.js';
-import { HistoryKeeper } from '../store/history.js';
-import { JournalWriter, type JournalWriterStats } from '../store/journal-writer.js';
-import * as msg from '../store/log-messages.js';
-import { loadNewestValid } from '../store/recovery.js';
-import { SnapshotWriter, type SaveOutcome } from '../store/snapshot-writer.js';
+  JournalReserve,
+  DEFAULT_JOURNAL_RESERVE_BYTES,
+  JournalSink,
+  type JournalSinkStatus,
+  JOURNAL_DIR,
+  JOURNAL_RESERVE_FILE,
+  NODE_STORE_FS,
+  statOrNull,
+  type StoreFs,
+  type JournalFsyncPolicy,
+  HistoryKeeper,
+  JournalWriter,
+  type JournalWriterStats,
+  loadNewestValid,
+  SnapshotWriter,
+  type SaveOutcome,
+} from '../store/index.js';
+import * as msg from '../store/index.js';
 
 export interface PersistenceOptions {
   /** `DATA_DIR` (resolved against `cwd`). */

@@ -9,9 +9,8 @@
 import { randomBytes } from 'node:crypto';
 import { connect } from 'node:net';
 
-import { ReplicationClient } from '../client/replication-client.js';
-import { requestServerInfo } from '../client/server-info.js';
-import { LATENCY_UNKNOWN_MS } from '../protocol/constants.js';
+import { ReplicationClient, requestServerInfo } from '../client/index.js';
+import { LATENCY_UNKNOWN_MS } from '../protocol/index.js';
 import { parseTarget, type ProbeTarget } from './target.js';
 
 export interface ProbeOptions extends ProbeTarget {

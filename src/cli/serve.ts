@@ -7,10 +7,9 @@
  */
 
 import type { AdminServer } from '../admin/index.js';
-import { NetError } from '../net/errors.js';
-import { SessionServer } from '../net/session-server.js';
-import { REPLICATION_VERSION } from '../protocol/constants.js';
-import { StoreError } from '../store/errors.js';
+import { NetError, SessionServer } from '../net/index.js';
+import { REPLICATION_VERSION } from '../protocol/index.js';
+import { StoreError } from '../store/index.js';
 import { consoleHost, netViewOf, saveResultOf, startConsole, storeViewOf, type ConsoleState } from './admin-console.js';
 import { readDotenv } from './dotenv-file.js';
 import { ConfigError, resolveConfig, usesDefaultAdminPassword, type Config, type ResolvedConfig } from './config.js';

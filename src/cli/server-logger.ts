@@ -15,7 +15,7 @@
  */
 import { createWriteStream, type WriteStream } from 'node:fs';
 
-import { childSubsystem, levelPasses, type LogFields, type Logger, type LogLevel } from '../session/logger.js';
+import { childSubsystem, levelPasses, type LogFields, type Logger, type LogLevel } from '../session/index.js';
 import type { LogFormat, LogLevelName } from './config.js';
 
 /** Python's level names, as the reference prints them. */

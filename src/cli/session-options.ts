@@ -1,5 +1,5 @@
 /** The session's slice of the configuration (STYLE.md §11), shared by the server and the data tools. */
-import type { SessionOptions } from '../session/session.js';
+import type { SessionOptions } from '../session/index.js';
 import type { Config } from './config.js';
 
 export function sessionOptionsOf(config: Config): SessionOptions {

@@ -5,7 +5,7 @@
  */
 import { createInterface, type Interface } from 'node:readline';
 
-import type { PyDict, PyValue } from '../pickle/value.js';
+import type { PyDict, PyValue } from '../pickle/index.js';
 import { formatChat, formatTasks } from './archive-view.js';
 
 export interface ShellUser {

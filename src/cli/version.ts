@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 
-import { REPLICATION_VERSION } from '../protocol/constants.js';
+import { REPLICATION_VERSION } from '../protocol/index.js';
 
 let cached: string | undefined;
 

@@ -1,8 +1,7 @@
 /** What a `ReplicationClient` reports: one event per received message, plus its own life cycle. */
-import type { PyDict } from '../pickle/value.js';
-import type { ProtocolError } from '../protocol/errors.js';
-import type { AnyCommand, Commit, Node } from '../protocol/messages.js';
-import type { Channel } from '../net/endpoint.js';
+import type { PyDict } from '../pickle/index.js';
+import type { ProtocolError, AnyCommand, Commit, Node } from '../protocol/index.js';
+import type { Channel } from '../net/index.js';
 
 export type ClientEvent =
   /** A decoded message on the command socket (Auth reply, UpdateClientsState, Right echo, ...). */

@@ -2,7 +2,7 @@
  * The two multi-step exchanges of a client: initialising an empty session (ServerSnapshot, §4.3)
  * and joining a running one (Snapshot, §4.4), both the way the library does them.
  */
-import { PyDict } from '../pickle/value.js';
+import { PyDict } from '../pickle/index.js';
 import {
   SERVER_SNAPSHOT_ACCEPTED,
   SERVER_SNAPSHOT_DONE,
@@ -12,11 +12,14 @@ import {
   SNAPSHOT_KEY_DATA,
   SNAPSHOT_KEY_STATE,
   SNAPSHOT_SET,
-} from '../protocol/constants.js';
-import { protocolError } from '../protocol/errors.js';
-import { MessageType } from '../protocol/message-types.js';
-import type { Deps, Node, Snapshot } from '../protocol/messages.js';
-import { isNodeRemovedMarker, nodeFromChunks } from '../protocol/node-chunks.js';
+  protocolError,
+  MessageType,
+  type Deps,
+  type Node,
+  type Snapshot,
+  isNodeRemovedMarker,
+  nodeFromChunks,
+} from '../protocol/index.js';
 import type { ReplicationClient } from './replication-client.js';
 import {
   encodeServerSnapshotEnd,

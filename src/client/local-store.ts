@@ -4,7 +4,7 @@
  * not applied: we never compute or apply deltas on the client side), Right changes owners, Delete
  * prunes dependencies and removes the node. Only the protocol-visible parts are tracked.
  */
-import { PyDict } from '../pickle/value.js';
+import { PyDict } from '../pickle/index.js';
 import {
   OWNER_COMMON,
   RIGHT_KEY_OWNER,
@@ -13,9 +13,11 @@ import {
   USER_KEY_LATENCY,
   USER_KEY_METADATA,
   USER_KEY_STATUS,
-} from '../protocol/constants.js';
-import { MessageType } from '../protocol/message-types.js';
-import type { Commit, Deps, Node } from '../protocol/messages.js';
+  MessageType,
+  type Commit,
+  type Deps,
+  type Node,
+} from '../protocol/index.js';
 import type { UserView } from './events.js';
 
 /** A node as the client knows it. */

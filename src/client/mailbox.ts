@@ -4,7 +4,7 @@
  * taken, a caller can act first and wait afterwards without missing anything (tests await events,
  * never sleep; STYLE.md §13). Bounded: past `capacity` the oldest stored events are discarded.
  */
-import { netError } from '../net/errors.js';
+import { netError } from '../net/index.js';
 
 interface Waiter<T> {
   readonly predicate: (item: T) => boolean;

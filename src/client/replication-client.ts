@@ -6,17 +6,25 @@
  */
 import { randomBytes } from 'node:crypto';
 
-import { DealerConnection } from '../net/dealer.js';
-import { channelEndpoints } from '../net/endpoint.js';
-import { netError } from '../net/errors.js';
-import { PyDict, type PyValue } from '../pickle/value.js';
-import { AUTH_REPLY_LOBBY, DISCONNECT_KEY_REASON, HEARTBEAT_INIT, OWNER_COMMON } from '../protocol/constants.js';
-import { ProtocolError } from '../protocol/errors.js';
-import { decodeMessage } from '../protocol/frame-decoder.js';
-import { decodeHeartbeat, encodeHeartbeat } from '../protocol/heartbeat.js';
-import { MessageType, type CommandTypeNumber } from '../protocol/message-types.js';
-import type { AnyCommand, CommandOf, Commit, Deps, Node } from '../protocol/messages.js';
-import type { Channel } from '../net/endpoint.js';
+import { DealerConnection, channelEndpoints, netError, type Channel } from '../net/index.js';
+import { PyDict, type PyValue } from '../pickle/index.js';
+import {
+  AUTH_REPLY_LOBBY,
+  DISCONNECT_KEY_REASON,
+  HEARTBEAT_INIT,
+  OWNER_COMMON,
+  ProtocolError,
+  decodeMessage,
+  decodeHeartbeat,
+  encodeHeartbeat,
+  MessageType,
+  type CommandTypeNumber,
+  type AnyCommand,
+  type CommandOf,
+  type Commit,
+  type Deps,
+  type Node,
+} from '../protocol/index.js';
 import type { ClientEvent, ClientState, UserView } from './events.js';
 import { initSession, joinSession, type JoinOptions, type JoinResult, type NodeInput } from './flows.js';
 import { LocalStore, usersFromState } from './local-store.js';

@@ -3,7 +3,7 @@
  * §4): Auth with `A_PWD` None unless an admin password is given, ServerSnapshot with owner
  * `'server'`, Delete with owner `'client'`, RequestServerInfo with owner `'guest'`.
  */
-import { PyDict, pyInt, type PyValue } from '../pickle/value.js';
+import { PyDict, pyInt, type PyValue } from '../pickle/index.js';
 import {
   AUTH_KEY_ADMIN_PASSWORD,
   AUTH_KEY_ID,
@@ -29,12 +29,16 @@ import {
   SNAPSHOT_KEY_SIZE,
   SNAPSHOT_KEY_STATE,
   SNAPSHOT_REQUEST_INIT,
-} from '../protocol/constants.js';
-import { encodeCommand, encodeMessage } from '../protocol/frame-encoder.js';
-import { MessageType } from '../protocol/message-types.js';
-import type { Commit, Deps, Node } from '../protocol/messages.js';
-import { nodeToChunks } from '../protocol/node-chunks.js';
-import { encodeRight, strDict } from '../protocol/replies.js';
+  encodeCommand,
+  encodeMessage,
+  MessageType,
+  type Commit,
+  type Deps,
+  type Node,
+  nodeToChunks,
+  encodeRight,
+  strDict,
+} from '../protocol/index.js';
 
 export interface AuthRequest {
   username: string;

@@ -4,14 +4,15 @@
  */
 import { randomBytes } from 'node:crypto';
 
-import { DealerConnection } from '../net/dealer.js';
-import { tcpEndpoint } from '../net/endpoint.js';
-import { netError } from '../net/errors.js';
-import { PyDict } from '../pickle/value.js';
-import { SERVER_INFO_KEY_PRIVATE, SERVER_INFO_KEY_VERSION } from '../protocol/constants.js';
-import { protocolError } from '../protocol/errors.js';
-import { decodeMessage } from '../protocol/frame-decoder.js';
-import { MessageType } from '../protocol/message-types.js';
+import { DealerConnection, tcpEndpoint, netError } from '../net/index.js';
+import { PyDict } from '../pickle/index.js';
+import {
+  SERVER_INFO_KEY_PRIVATE,
+  SERVER_INFO_KEY_VERSION,
+  protocolError,
+  decodeMessage,
+  MessageType,
+} from '../protocol/index.js';
 import { encodeServerInfoRequest } from './requests.js';
 
 export interface ServerInfo {

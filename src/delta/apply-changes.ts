@@ -2,7 +2,7 @@
  * `values_changed`, `type_changes` and the final tuple post-processing: deepdiff's
  * `_do_values_or_type_changed` (DELTA-SEMANTICS.md §5, §6, §7).
  */
-import { PyDict, PyGlobal, type PyValue } from '../pickle/value.js';
+import { PyDict, PyGlobal, type PyValue } from '../pickle/index.js';
 import { callType } from './convert.js';
 import { DELTA_SELF, NOT_FOUND, type ApplyContext, type PathRef } from './apply-context.js';
 import type { PathElement } from './path.js';

@@ -8,7 +8,7 @@
  * deepdiff resolves every path from the `Delta` object itself: the first element is
  * `('root', GETATTR)`, so `self` is a node here too (`DELTA_SELF`).
  */
-import { PyByteArray, PyTuple, hashKey, pyTypeName, type PyValue } from '../pickle/value.js';
+import { PyByteArray, PyTuple, hashKey, pyTypeName, type PyValue } from '../pickle/index.js';
 import { DEFAULT_CONVERT_LIMITS, type ConvertLimits } from './convert.js';
 import { deepCopy, type CopyMemo } from './deep-copy.js';
 import type { PathElement } from './path.js';

@@ -3,8 +3,16 @@
  * `_do_ignore_order`). Only deltas made with `ignore_order=True` have them, never the add-on's
  * (DELTA-SEMANTICS.md §2); kept for fidelity (syn-0025..syn-0029).
  */
-import { pyFloatRepr } from '../pickle/float-repr.js';
-import { PyDict, PySet, PyTuple, UnhashableError, hashKey, pyEquals, type PyValue } from '../pickle/value.js';
+import {
+  pyFloatRepr,
+  PyDict,
+  PySet,
+  PyTuple,
+  UnhashableError,
+  hashKey,
+  pyEquals,
+  type PyValue,
+} from '../pickle/index.js';
 import type { ApplyContext } from './apply-context.js';
 import { toDeltaPath } from './decode-delta.js';
 import { PyExc, getItem, pyLen, pyTruthy } from './py-ops.js';

@@ -3,7 +3,7 @@
  * `_do_item_removed`, `_find_closest_iterable_element_for_index`, `_do_iterable_opcodes` and
  * `_do_set_or_frozenset_item` (DELTA-SEMANTICS.md §5, §6).
  */
-import { PyByteArray, PyDict, PySet, PyTuple, pyEquals, pyTypeName, type PyValue } from '../pickle/value.js';
+import { PyByteArray, PyDict, PySet, PyTuple, pyEquals, pyTypeName, type PyValue } from '../pickle/index.js';
 import { DELTA_SELF, NOT_FOUND, isLookupError, type ApplyContext, type Node } from './apply-context.js';
 import { deltaError } from './errors.js';
 import { isOpcodeObject, toDeltaOpcode } from './materialize.js';

@@ -3,7 +3,7 @@
  * options): on a deep copy, phase by phase (DELTA-SEMANTICS.md §4), logging and skipping what
  * deepdiff logs and skips, failing as a whole where Python raises (§8).
  */
-import { PyDict, type PyValue } from '../pickle/value.js';
+import { PyDict, type PyValue } from '../pickle/index.js';
 import { applyChanges, postProcess } from './apply-changes.js';
 import { ApplyContext } from './apply-context.js';
 import { applyIgnoreOrder } from './apply-ignore-order.js';

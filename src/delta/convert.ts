@@ -5,7 +5,7 @@
  * the current value. A failure raises `PyExc`; the applier logs it ("Unable to do the type
  * change") and skips the entry, as deepdiff does.
  */
-import { PyByteArray, PyDict, PyGlobal, PySet, PyTuple, pyTypeName, type PyValue } from '../pickle/value.js';
+import { PyByteArray, PyDict, PyGlobal, PySet, PyTuple, pyTypeName, type PyValue } from '../pickle/index.js';
 import type { DeltaError } from './errors.js';
 import { deltaError } from './errors.js';
 import { floatFromBytes, floatFromInt, floatFromStr, intFromBytes, intFromFloat, intFromStr } from './py-numbers.js';

@@ -4,11 +4,16 @@
  * inert records are resolved as deepdiff's unpickler would (materialize.ts), and every report
  * path is tokenized once here so that application never parses.
  */
-import { decodePickle } from '../pickle/decode.js';
-import { PickleError } from '../pickle/errors.js';
-import type { PickleLimits } from '../pickle/limits.js';
-import type { PyObject } from '../pickle/value.js';
-import { PyDict, PyTuple, UnhashableError, type PyValue } from '../pickle/value.js';
+import {
+  decodePickle,
+  PickleError,
+  type PickleLimits,
+  type PyObject,
+  PyDict,
+  PyTuple,
+  UnhashableError,
+  type PyValue,
+} from '../pickle/index.js';
 import { SAFE_TO_IMPORT, isSafeToImport } from './allow-list.js';
 import { DeltaError, deltaError } from './errors.js';
 import { isOpcodeObject, materializeDelta, toDeltaOpcode } from './materialize.js';

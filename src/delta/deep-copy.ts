@@ -4,7 +4,7 @@
  * (str, bytes, numbers, frozensets, class references) are shared, not copied: nothing can
  * change them, so sharing is unobservable and keeps large `bytes` zero-copy.
  */
-import { PyByteArray, PyDict, PyObject, PySet, PyTuple, type PyValue } from '../pickle/value.js';
+import { PyByteArray, PyDict, PyObject, PySet, PyTuple, type PyValue } from '../pickle/index.js';
 
 /** Originals to their copies; pass the same memo to copy several values as one object graph. */
 export type CopyMemo = Map<object, PyValue>;

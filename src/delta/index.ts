@@ -2,7 +2,7 @@
  * deepdiff 8.1.1 `Delta` for node data: decode a delta pickle (`Delta(bytes)`) and apply it
  * (`data + delta`) exactly as the reference server does (shared/fixtures/DELTA-SEMANTICS.md).
  */
-import type { PyValue } from '../pickle/value.js';
+import type { PyValue } from '../pickle/index.js';
 import { applyDelta, type ApplyOptions, type ApplyResult } from './apply.js';
 import { decodeDelta, type DecodeDeltaOptions } from './decode-delta.js';
 

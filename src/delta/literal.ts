@@ -7,7 +7,7 @@
  * Complex numbers and `...` also return `LITERAL_FAILED`: Python evaluates them, but no path
  * DeepDiff writes contains them and the value model has no complex type.
  */
-import { PyDict, PySet, PyTuple, UnhashableError, pyInt, type PyValue } from '../pickle/value.js';
+import { PyDict, PySet, PyTuple, UnhashableError, pyInt, type PyValue } from '../pickle/index.js';
 import { PyExc } from './py-ops.js';
 import { MAX_INT_STR_DIGITS } from './py-repr.js';
 

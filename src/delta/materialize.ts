@@ -9,7 +9,7 @@
  * `DELTA_REJECTED`. A call Python would answer with an object the value model has no place for
  * (a Decimal, a datetime, an OrderedDict, ...) is `DELTA_UNSUPPORTED`.
  */
-import { PyByteArray, PyDict, PyGlobal, PyObject, PyPersId, PySet, PyTuple, type PyValue } from '../pickle/value.js';
+import { PyByteArray, PyDict, PyGlobal, PyObject, PyPersId, PySet, PyTuple, type PyValue } from '../pickle/index.js';
 import { canonicalGlobalName } from './allow-list.js';
 import { NONE_TYPE, callType, callTypeNoArgs } from './convert.js';
 import type { DeltaError } from './errors.js';

@@ -11,7 +11,7 @@
  *   otherwise it is `literal_eval`ed, falling back to the same verbatim rule;
  * - a raw token starting with `__` is dropped (`ignore_private_variables`).
  */
-import { PyCodepointStr, pyInt, type PyValue } from '../pickle/value.js';
+import { PyCodepointStr, pyInt, type PyValue } from '../pickle/index.js';
 import { LITERAL_FAILED, literalEval } from './literal.js';
 import { PyExc } from './py-ops.js';
 import { codepointsOf, strFromCodepoints, type PyStr } from './py-str.js';

@@ -13,8 +13,8 @@ import {
   UnhashableError,
   pyEquals,
   pyTypeName,
-} from '../pickle/value.js';
-import type { PyValue } from '../pickle/value.js';
+  type PyValue,
+} from '../pickle/index.js';
 import { compareStr, isPyStr, pyStrChars, pyStrLength } from './py-str.js';
 import { pySetOrder } from './set-order.js';
 

@@ -3,8 +3,8 @@
  * them (DELTA-SEMANTICS.md §7: `str(b'ab') == "b'ab'"`, `str((1,)) == '(1,)'`,
  * `str(frozenset({1, 2})) == 'frozenset({1, 2})'`) and as deepdiff's log lines print values.
  */
-import { pyFloatRepr } from '../pickle/float-repr.js';
 import {
+  pyFloatRepr,
   PyByteArray,
   PyCodepointStr,
   PyDict,
@@ -13,7 +13,7 @@ import {
   PyPersId,
   PyTuple,
   type PyValue,
-} from '../pickle/value.js';
+} from '../pickle/index.js';
 import { PyExc } from './py-ops.js';
 import { codepointsOf, isPyStr, type PyStr } from './py-str.js';
 import { pySetOrder } from './set-order.js';

@@ -3,7 +3,7 @@
  * followed by a low one as two code points, which only `PyCodepointStr` can keep apart
  * (value.ts). Indexing, length and iteration here count code points, as Python does.
  */
-import { PyCodepointStr, type PyValue } from '../pickle/value.js';
+import { PyCodepointStr, type PyValue } from '../pickle/index.js';
 
 export type PyStr = string | PyCodepointStr;
 

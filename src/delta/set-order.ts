@@ -9,8 +9,7 @@
  * 3/5 fill) and returns the slot order. str, bytes and None hashes are randomised or address
  * based in CPython, so no fixture can depend on their order; those sets keep insertion order.
  */
-import type { PySet } from '../pickle/value.js';
-import { PyTuple, type PyValue } from '../pickle/value.js';
+import { type PySet, PyTuple, type PyValue } from '../pickle/index.js';
 
 const MASK64 = (1n << 64n) - 1n;
 const MODULUS = (1n << 61n) - 1n;

@@ -9,7 +9,7 @@
  * CPython's `list.sort` exactly: `count_run`, then binary insertion sort. Longer lists use a
  * stable merge sort, which gives the same order whenever every pair is comparable.
  */
-import { pyTypeName, type PyValue } from '../pickle/value.js';
+import { pyTypeName, type PyValue } from '../pickle/index.js';
 import { parsePathCached } from './path.js';
 import { PyExc, compareSequences } from './py-ops.js';
 import { pyStr } from './py-repr.js';

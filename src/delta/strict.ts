@@ -14,8 +14,7 @@
  * - no numpy handling (`_numpy_paths`), which the clients would run and the server cannot;
  * - application logs and skips nothing: one skipped operation refuses the whole delta.
  */
-import type { PickleLimits } from '../pickle/limits.js';
-import { PyCodepointStr, PyDict, PyTuple, type PyValue } from '../pickle/value.js';
+import { type PickleLimits, PyCodepointStr, PyDict, PyTuple, type PyValue } from '../pickle/index.js';
 import { applyDelta, type ApplyResult } from './apply.js';
 import { decodeDelta, toDeltaPath } from './decode-delta.js';
 import { deltaError } from './errors.js';

@@ -4,7 +4,7 @@
  * values; application copies them before they enter the result, so one `Delta` may be applied
  * any number of times.
  */
-import type { PyValue } from '../pickle/value.js';
+import type { PyValue } from '../pickle/index.js';
 import type { PyExc } from './py-ops.js';
 import type { PathElement } from './path.js';
 

@@ -18,7 +18,7 @@
  * effects keep their order. A socket that answers with a promise (a zeromq.js ROUTER, which allows
  * one pending send) is awaited one message at a time.
  */
-import type { Channel, ClientId } from '../session/events.js';
+import type { Channel, ClientId } from '../session/index.js';
 import { errnoCode } from './errors.js';
 import { Fifo } from './fifo.js';
 

@@ -16,7 +16,7 @@
  */
 import { createConnection, type Socket } from 'node:net';
 
-import type { Channel } from '../session/events.js';
+import type { Channel } from '../session/index.js';
 import { netError } from './errors.js';
 import {
   encodePongBody,

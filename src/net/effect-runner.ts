@@ -11,8 +11,7 @@
  * event that follow it are withheld: a change that is not durable is never relayed. Other effects
  * (logs, forgets, saves) still run, in order.
  */
-import type { Effect } from '../session/events.js';
-import type { Mutation } from '../session/mutation.js';
+import type { Effect, Mutation } from '../session/index.js';
 
 /**
  * The journal hook: append `mutation` (synchronously, before returning). Return nothing when that

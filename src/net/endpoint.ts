@@ -1,7 +1,7 @@
 /**
  * ZeroMQ TCP endpoints of the three channels: command on P, data on P+1, heartbeat on P+2 (§1.1).
  */
-import type { Channel } from '../session/events.js';
+import type { Channel } from '../session/index.js';
 
 export type { Channel };
 

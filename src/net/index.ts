@@ -35,3 +35,6 @@ export {
   type RouterTuning,
   type TransportLimits,
 } from './transport-limits.js';
+export { encodeCommandBody, encodeProperties } from './zmtp/commands.js';
+export { FrameReader, encodeCommandFrame, encodeMessage } from './zmtp/frames.js';
+export { encodeGreeting } from './zmtp/greeting.js';

@@ -9,11 +9,22 @@
  * (kick, heartbeat timeout, drop for slowness, logout) its connections on all three ports are
  * closed; a stranger whose command got its reply is closed too, after the reply is flushed.
  */
-import { decodeTypeFrame } from '../protocol/frame-decoder.js';
-import { MAX_HEARTBEAT_FRAME_BYTES } from '../protocol/heartbeat.js';
-import { DEFAULT_PROTOCOL_LIMITS } from '../protocol/limits.js';
-import { canonicalTypeOf, MessageType } from '../protocol/message-types.js';
-import type { Channel, ClientId, Effect, LogLevel, SessionEvent } from '../session/events.js';
+import {
+  decodeTypeFrame,
+  MAX_HEARTBEAT_FRAME_BYTES,
+  DEFAULT_PROTOCOL_LIMITS,
+  canonicalTypeOf,
+  MessageType,
+} from '../protocol/index.js';
+import {
+  type Channel,
+  type ClientId,
+  type Effect,
+  type LogLevel,
+  type SessionEvent,
+  NULL_LOGGER,
+  type Logger,
+} from '../session/index.js';
 import {
   ChannelSender,
   DEFAULT_SEND_QUEUE_LIMITS,
@@ -26,7 +37,6 @@ import { ALL_INTERFACES, CHANNEL_PORT_OFFSET, CHANNELS, channelEndpoints, MAX_BA
 import { EffectRunner, type EffectRunnerStats, type PersistHook } from './effect-runner.js';
 import { errnoCode, netError } from './errors.js';
 import { LogLimiter, type LogLimiterOptions } from './log-limiter.js';
-import { NULL_LOGGER, type Logger } from '../session/logger.js';
 import {
   DEFAULT_TRANSPORT_LIMITS,
   ROUTER_IDENTITIES,

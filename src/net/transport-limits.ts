@@ -2,7 +2,7 @@
  * Tuning and limits of the server's ZMTP transport, each with its reason (STYLE.md §7). The CLI
  * maps its options onto these (src/cli/config.ts); docs/transport.md lists them for operators.
  */
-import type { Channel } from '../session/events.js';
+import type { Channel } from '../session/index.js';
 import type { GateLimits } from './zmtp/gate.js';
 
 /** Tuning of the server's three ROUTERs. */

@@ -2,7 +2,7 @@
  * Multipart frames → replication object (REPLICATION-PROTOCOL.md §2). Never executes a pickle,
  * checks every bound before decoding, and throws only `ProtocolError` (STYLE.md §5–6).
  */
-import type { PyValue } from '../pickle/value.js';
+import type { PyValue } from '../pickle/index.js';
 import { protocolError } from './errors.js';
 import { resolveProtocolLimits, type ProtocolLimits } from './limits.js';
 import {

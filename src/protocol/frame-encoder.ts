@@ -3,8 +3,7 @@
  * an array of Buffers the way ws `Sender.frame` returns `[header, payload]`, so raw node data and
  * deltas go out without a copy.
  */
-import { encodePickle } from '../pickle/encode.js';
-import type { PyValue } from '../pickle/value.js';
+import { encodePickle, type PyValue } from '../pickle/index.js';
 import { MessageType, typeFrame, type CommandTypeNumber } from './message-types.js';
 import type { Deps, ReplicationMessage } from './messages.js';
 import { encodeTextFrame } from './text-frames.js';

@@ -65,3 +65,4 @@ export {
   type UserRecord,
 } from './replies.js';
 export { decodeTextFrame, encodeTextFrame } from './text-frames.js';
+export { protocolError } from './errors.js';

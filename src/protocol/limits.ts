@@ -1,4 +1,4 @@
-import type { PickleLimits } from '../pickle/limits.js';
+import type { PickleLimits } from '../pickle/index.js';
 
 /**
  * Bounds on one received replication message, checked before anything is decoded (STYLE.md §6).

@@ -11,7 +11,7 @@
  * Node data and Commit deltas stay the raw pickled bytes they arrived as (DESIGN §3 "Node data"):
  * they are decoded only when a delta must be applied. Everything else is decoded eagerly.
  */
-import type { PyValue } from '../pickle/value.js';
+import type { PyValue } from '../pickle/index.js';
 import type { CommandTypeNumber, MessageType } from './message-types.js';
 
 /** What every decoded message carries besides its fields. */

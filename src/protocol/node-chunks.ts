@@ -5,7 +5,7 @@
  * They must be `bytes`, not `str` (SHORT_BINBYTES/BINBYTES); a Snapshot SET for a missing node
  * carries the single bytes value `b'removed'` instead (§4.4, cap: 06_raw_protocol_paths).
  */
-import type { PyValue } from '../pickle/value.js';
+import type { PyValue } from '../pickle/index.js';
 import { NODE_REMOVED_MARKER_TEXT } from './constants.js';
 import { protocolError } from './errors.js';
 import { decodeMessage, framesNeeded } from './frame-decoder.js';

@@ -9,10 +9,19 @@
  * the budget are refused at the cost of reading the bytes once. Frames the server must read are
  * then decoded, under the same limits.
  */
-import { decodePickle } from '../pickle/decode.js';
-import type { PickleLimits } from '../pickle/limits.js';
-import { scanPlainPickle, type PlainScan } from '../pickle/scan.js';
-import { PyDict, PyGlobal, PyObject, PyPersId, PySet, PyTuple, type PyValue } from '../pickle/value.js';
+import {
+  decodePickle,
+  type PickleLimits,
+  scanPlainPickle,
+  type PlainScan,
+  PyDict,
+  PyGlobal,
+  PyObject,
+  PyPersId,
+  PySet,
+  PyTuple,
+  type PyValue,
+} from '../pickle/index.js';
 import { protocolError, type ProtocolErrorCode } from './errors.js';
 
 const refuseEveryGlobal = (): boolean => false;

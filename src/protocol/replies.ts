@@ -4,7 +4,7 @@
  * float, bool), checked against the captured server replies in test/protocol/replies.test.ts.
  * Owner frame: `'server'` for everything the server originates (§2.2).
  */
-import { PyDict, pyInt, type PyValue } from '../pickle/value.js';
+import { PyDict, pyInt, type PyValue } from '../pickle/index.js';
 import type { SERVER_SNAPSHOT_ACCEPTED, SERVER_SNAPSHOT_DONE, SERVER_SNAPSHOT_REJECTED } from './constants.js';
 import {
   DISCONNECT_KEY_REASON,

@@ -19,7 +19,7 @@
  *   re-added. Only the author deletes: a collaborator pruning their own board loses nothing for
  *   the others, and a user whose first board of a login is empty (a fresh Blender) deletes nothing.
  */
-import { PyDict, type PyValue } from '../pickle/value.js';
+import { PyDict, type PyValue } from '../pickle/index.js';
 import { CHAT_KEY, chatKeyOf, TASKS_KEY } from './archive.js';
 import type { ClientRecord } from './clients.js';
 import { reject, type SessionContext } from './context.js';

@@ -18,9 +18,8 @@
  * This file holds the state and the two changes to it (`addChat`, `updateTasks`), called by
  * journal replay and by the live path alike; archive-updates.ts decides what a metadata update changes.
  */
-import { PyDict, type PyValue } from '../pickle/value.js';
-import { STATE_ACTIVE } from '../protocol/constants.js';
-import type { UserRecord } from '../protocol/replies.js';
+import { PyDict, type PyValue } from '../pickle/index.js';
+import { STATE_ACTIVE, type UserRecord } from '../protocol/index.js';
 import { pyJsonDumps } from './py-json.js';
 
 /** The archive entry's key and `id` in UpdateClientsState (§7.4). Auth refuses it, Kick ignores it. */

@@ -4,8 +4,7 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 
-import { pyFloatRepr } from '../pickle/float-repr.js';
-import { PyDict, pyTypeName, type PyValue } from '../pickle/value.js';
+import { pyFloatRepr, PyDict, pyTypeName, type PyValue } from '../pickle/index.js';
 import {
   AUTH_FAILED_ALREADY_LOGGED_IN,
   AUTH_FAILED_INVALID_USERNAME,
@@ -24,9 +23,10 @@ import {
   OWNER_COMMON,
   REPLICATION_VERSION,
   authFailedWrongVersion,
-} from '../protocol/constants.js';
-import type { Auth } from '../protocol/messages.js';
-import { encodeAuthReply, encodeServerInfoReply } from '../protocol/replies.js';
+  type Auth,
+  encodeAuthReply,
+  encodeServerInfoReply,
+} from '../protocol/index.js';
 import { broadcastUserList, ClientRecord } from './clients.js';
 import { reject, type SessionContext } from './context.js';
 import type { ClientId } from './events.js';

@@ -3,9 +3,14 @@
  * unique among logged-in clients, §4.2 check 1). Records double as the `UserRecord`s of
  * UpdateClientsState (§4.10), in login order.
  */
-import type { PyDict } from '../pickle/value.js';
-import { LATENCY_UNKNOWN_MS, STATE_ACTIVE, STATE_LOBBY } from '../protocol/constants.js';
-import { encodeUpdateClientsState, type UserRecord } from '../protocol/replies.js';
+import type { PyDict } from '../pickle/index.js';
+import {
+  LATENCY_UNKNOWN_MS,
+  STATE_ACTIVE,
+  STATE_LOBBY,
+  encodeUpdateClientsState,
+  type UserRecord,
+} from '../protocol/index.js';
 import type { SessionContext } from './context.js';
 import type { ClientId } from './events.js';
 import type { UserEntry } from './users.js';

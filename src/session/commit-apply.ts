@@ -9,13 +9,9 @@
  * keys the server did not read. A Commit is accepted only if the server parsed, validated and
  * applied every operation in it; anything else is refused as a whole.
  */
-import { applyDeltaStrict } from '../delta/strict.js';
-import { DeltaError } from '../delta/errors.js';
-import { encodePickle } from '../pickle/encode.js';
-import { PickleError } from '../pickle/errors.js';
-import { PyDict } from '../pickle/value.js';
-import { ProtocolError } from '../protocol/errors.js';
-import { findNonPlain } from '../protocol/plain-pickle.js';
+import { applyDeltaStrict, DeltaError } from '../delta/index.js';
+import { encodePickle, PickleError, PyDict } from '../pickle/index.js';
+import { ProtocolError, findNonPlain } from '../protocol/index.js';
 import type { SessionContext } from './context.js';
 import type { StoredNode } from './node-store.js';
 import { checkNodeData } from './node-validation.js';

@@ -3,9 +3,7 @@
  * functions of (context, message, now): they mutate the context and append effects, in the order
  * `net/` must carry them out (STYLE.md §2).
  */
-import type { ProtocolLimits } from '../protocol/limits.js';
-import { canonicalTypeOf, typeFrame } from '../protocol/message-types.js';
-import type { ReplicationMessage } from '../protocol/messages.js';
+import { type ProtocolLimits, canonicalTypeOf, typeFrame, type ReplicationMessage } from '../protocol/index.js';
 import type { Archive } from './archive.js';
 import type { ClientRegistry } from './clients.js';
 import type { Channel, ClientId, Effect, LogLevel } from './events.js';

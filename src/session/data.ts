@@ -12,7 +12,7 @@
  * - changes to a node another user holds, and a new node whose owner cannot hold locks (rights.ts);
  * - a new node beyond `maxNodes`, a Commit result beyond `maxPayloadFrameBytes`.
  */
-import type { Commit, Node } from '../protocol/messages.js';
+import type { Commit, Node } from '../protocol/index.js';
 import type { ClientRecord } from './clients.js';
 import { applyCommit } from './commit-apply.js';
 import { reject, relayFrames, type SessionContext } from './context.js';

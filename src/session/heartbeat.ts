@@ -22,8 +22,7 @@
  * - a heartbeat message of several frames is logged and ignored (it killed the reference's heartbeat
  *   thread: crash ttl_two_frames).
  */
-import { CLIENT_PING_FREQUENCY_MS } from '../protocol/constants.js';
-import { decodeHeartbeat, encodeHeartbeat, type HeartbeatKind } from '../protocol/heartbeat.js';
+import { CLIENT_PING_FREQUENCY_MS, decodeHeartbeat, encodeHeartbeat, type HeartbeatKind } from '../protocol/index.js';
 import { broadcastUserList } from './clients.js';
 import { reject, type SessionContext } from './context.js';
 import type { ClientId } from './events.js';

@@ -11,13 +11,18 @@
  *   *Save session data* copied from our user list;
  * - a session with nodes is ACTIVE: clients get RUNNING and the graph, no Init.
  */
-import { PyDict } from '../pickle/value.js';
-import { LATENCY_UNKNOWN_MS, OWNER_COMMON, STATE_INITIAL } from '../protocol/constants.js';
-import { decodeMessage } from '../protocol/frame-decoder.js';
-import { MessageType, typeFrame } from '../protocol/message-types.js';
-import type { Node } from '../protocol/messages.js';
-import { strDict } from '../protocol/replies.js';
-import { encodeTextFrame } from '../protocol/text-frames.js';
+import { PyDict } from '../pickle/index.js';
+import {
+  LATENCY_UNKNOWN_MS,
+  OWNER_COMMON,
+  STATE_INITIAL,
+  decodeMessage,
+  MessageType,
+  typeFrame,
+  type Node,
+  strDict,
+  encodeTextFrame,
+} from '../protocol/index.js';
 import { ARCHIVE_USERNAME, DELETED_TASKS_KEY } from './archive.js';
 import { archiveAdditionsOf, checkChatMessage, checkTask } from './archive-updates.js';
 import type { SessionContext } from './context.js';

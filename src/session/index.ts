@@ -31,3 +31,4 @@ export type { Mutation, MutationType } from './mutation.js';
 export { decodeMutation, encodeMutation, encodeMutationParts, MUTATION_FORMAT_VERSION } from './mutation-codec.js';
 export { DEFAULT_PY_JSON_LIMITS, pyJsonDumps, pyJsonLoads, type PyJsonLimits } from './py-json.js';
 export type { SessionImage, SessionImageNode } from './session-image.js';
+export { decodeJournalRecord, peekRecordTime } from './mutation-codec.js';

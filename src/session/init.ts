@@ -19,7 +19,7 @@
  * Each stored node is journaled as it arrives, the completion as `init-done`, an abort as the
  * deletion of the nodes it stored (mutation.ts).
  */
-import { PyDict, type PyValue } from '../pickle/value.js';
+import { PyDict, type PyValue } from '../pickle/index.js';
 import {
   OWNER_COMMON,
   SERVER_SNAPSHOT_ACCEPTED,
@@ -32,10 +32,11 @@ import {
   SNAPSHOT_KEY_NODES,
   SNAPSHOT_KEY_STATE,
   STATE_ACTIVE,
-} from '../protocol/constants.js';
-import type { Node, ServerSnapshot } from '../protocol/messages.js';
-import { nodeFromChunks } from '../protocol/node-chunks.js';
-import { encodeServerSnapshotReply } from '../protocol/replies.js';
+  type Node,
+  type ServerSnapshot,
+  nodeFromChunks,
+  encodeServerSnapshotReply,
+} from '../protocol/index.js';
 import { broadcastUserList, type ClientRecord } from './clients.js';
 import { reject, type InitProgress, type SessionContext } from './context.js';
 import type { ClientId } from './events.js';

@@ -2,10 +2,8 @@
  * A logged-in client leaving (§4.12) — by heartbeat timeout, kick, missing heartbeat or because
  * `net/` dropped it — and Kick (§4.8).
  */
-import { PyDict } from '../pickle/value.js';
-import { KICK_KEY_USER, OWNER_COMMON } from '../protocol/constants.js';
-import type { Kick } from '../protocol/messages.js';
-import { encodeDisconnect, encodeUnlockRight } from '../protocol/replies.js';
+import { PyDict } from '../pickle/index.js';
+import { KICK_KEY_USER, OWNER_COMMON, type Kick, encodeDisconnect, encodeUnlockRight } from '../protocol/index.js';
 import { ARCHIVE_USERNAME } from './archive.js';
 import type { ClientRecord } from './clients.js';
 import { reject, type SessionContext } from './context.js';

@@ -4,8 +4,8 @@
  * Defaults are generous enough for a 1 GB session of real Blender scenes; each field says what
  * it defends against. Byte bounds are checked on the received frames before anything is decoded.
  */
-import type { PickleLimits } from '../pickle/limits.js';
-import { DEFAULT_PROTOCOL_LIMITS, type ProtocolLimits } from '../protocol/limits.js';
+import type { PickleLimits } from '../pickle/index.js';
+import { DEFAULT_PROTOCOL_LIMITS, type ProtocolLimits } from '../protocol/index.js';
 import type { ArchiveLimits } from './archive.js';
 
 const KIB = 1024;

@@ -19,9 +19,8 @@
  * An accepted update is journaled (mutation.ts), then what it adds to the chat/task archive
  * (archive-updates.ts), then relayed.
  */
-import { PyDict } from '../pickle/value.js';
-import type { UpdateUserMetadata } from '../protocol/messages.js';
-import { encodeTextFrame } from '../protocol/text-frames.js';
+import { PyDict } from '../pickle/index.js';
+import { type UpdateUserMetadata, encodeTextFrame } from '../protocol/index.js';
 import { archiveUpdatesOf } from './archive-updates.js';
 import type { ClientRecord } from './clients.js';
 import { reject, relayFrames, type SessionContext } from './context.js';

@@ -19,13 +19,16 @@
  * that decodes can be applied without further checks; anything else is a `SessionError`
  * `SESSION_MUTATION_CORRUPT`, never another exception.
  */
-import { encodePickle, encodePickleParts } from '../pickle/encode.js';
-import { PyDict, type PyValue } from '../pickle/value.js';
-import { decodeMessage } from '../protocol/frame-decoder.js';
-import { MessageType, typeFrame } from '../protocol/message-types.js';
-import type { Commit, Node } from '../protocol/messages.js';
-import { decodePlainPickle } from '../protocol/plain-pickle.js';
-import { encodeTextFrame } from '../protocol/text-frames.js';
+import { encodePickle, encodePickleParts, PyDict, type PyValue } from '../pickle/index.js';
+import {
+  decodeMessage,
+  MessageType,
+  typeFrame,
+  type Commit,
+  type Node,
+  decodePlainPickle,
+  encodeTextFrame,
+} from '../protocol/index.js';
 import { sessionError } from './errors.js';
 import { protocolLimitsOf, resolveSessionLimits, type SessionLimits } from './limits.js';
 import type { Mutation } from './mutation.js';

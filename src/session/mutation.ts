@@ -9,8 +9,8 @@
  *
  * Mutations hold views of received frames (node data, deltas): never write into them.
  */
-import type { PyDict } from '../pickle/value.js';
-import type { Deps } from '../protocol/messages.js';
+import type { PyDict } from '../pickle/index.js';
+import type { Deps } from '../protocol/index.js';
 import { applyCommit } from './commit-apply.js';
 import type { SessionContext } from './context.js';
 

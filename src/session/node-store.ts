@@ -6,10 +6,8 @@
  * Order is insertion order, like the reference's dict: the Snapshot catalog lists ids in it
  * (§4.4), and replacing an existing node keeps its place.
  */
-import { encodePickle } from '../pickle/encode.js';
-import { MessageType, typeFrame } from '../protocol/message-types.js';
-import type { Deps, Node } from '../protocol/messages.js';
-import { encodeTextFrame } from '../protocol/text-frames.js';
+import { encodePickle } from '../pickle/index.js';
+import { MessageType, typeFrame, type Deps, type Node, encodeTextFrame } from '../protocol/index.js';
 
 export interface StoredNode {
   readonly uuid: string;

@@ -10,10 +10,8 @@
  * (pickle/scan.ts: one pass, nothing built). `checkNodeData` also decodes it, for the one place
  * that must read it: applying a Commit.
  */
-import { decodePickle } from '../pickle/decode.js';
-import { scanPlainPickle } from '../pickle/scan.js';
-import { PyDict } from '../pickle/value.js';
-import { findNonPlain } from '../protocol/plain-pickle.js';
+import { decodePickle, scanPlainPickle, PyDict } from '../pickle/index.js';
+import { findNonPlain } from '../protocol/index.js';
 import type { SessionContext } from './context.js';
 
 /** Whether node data may be stored and relayed, or why not. */

@@ -8,8 +8,7 @@
  * Values use the pickle value model: JSON ints are Python ints (`bigint`) and JSON floats are
  * `number`s (`1` and `1.0` stay different, as `json.loads` keeps them), objects are `PyDict`s.
  */
-import { pyFloatRepr } from '../pickle/float-repr.js';
-import { PyCodepointStr, PyDict, PyTuple, type PyValue } from '../pickle/value.js';
+import { pyFloatRepr, PyCodepointStr, PyDict, PyTuple, type PyValue } from '../pickle/index.js';
 import { sessionError } from './errors.js';
 
 export interface PyJsonLimits {

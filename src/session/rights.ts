@@ -20,10 +20,15 @@
  * only those (re-encoded); ids of nodes that do not exist are echoed as the reference does. A
  * refused Delete is neither applied nor echoed. Every refusal is logged with a rate-limit key.
  */
-import { PyDict } from '../pickle/value.js';
-import { OWNER_COMMON, RIGHT_KEY_OWNER, RIGHT_KEY_UUID } from '../protocol/constants.js';
-import type { Delete, Right } from '../protocol/messages.js';
-import { encodeRight } from '../protocol/replies.js';
+import { PyDict } from '../pickle/index.js';
+import {
+  OWNER_COMMON,
+  RIGHT_KEY_OWNER,
+  RIGHT_KEY_UUID,
+  type Delete,
+  type Right,
+  encodeRight,
+} from '../protocol/index.js';
 import type { ClientRecord } from './clients.js';
 import { reject, relayFrames, type SessionContext } from './context.js';
 import type { ClientId } from './events.js';

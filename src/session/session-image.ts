@@ -5,7 +5,7 @@
  * plus our own keys, and back. Produced by `Session.exportImage()`, consumed by
  * `Session.fromImage()` / `importImage()`.
  */
-import type { PyDict, PyValue } from '../pickle/value.js';
+import type { PyDict, PyValue } from '../pickle/index.js';
 
 /** One node as stored: its current owner and raw pickles (the Node frames 3 and 4). */
 export interface SessionImageNode {

@@ -11,11 +11,16 @@
  * and Auth on the command socket (bounded by `maxPreAuthMessageBytes`, checked before decoding)
  * and heartbeat INIT (see heartbeat.ts for how long that is remembered).
  */
-import { decodeMessage, decodeTypeFrame } from '../protocol/frame-decoder.js';
-import type { ProtocolLimits } from '../protocol/limits.js';
-import { MessageType, messageTypeName, type MessageTypeNumber } from '../protocol/message-types.js';
-import type { PyDict } from '../pickle/value.js';
-import type { ReplicationMessage } from '../protocol/messages.js';
+import {
+  decodeMessage,
+  decodeTypeFrame,
+  type ProtocolLimits,
+  MessageType,
+  messageTypeName,
+  type MessageTypeNumber,
+  type ReplicationMessage,
+} from '../protocol/index.js';
+import type { PyDict } from '../pickle/index.js';
 import { Archive } from './archive.js';
 import { handleAuth, handleServerInfo, secretDigest } from './auth.js';
 import { ClientRegistry, statusName } from './clients.js';

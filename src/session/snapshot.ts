@@ -2,7 +2,7 @@
  * A client pulling the repository (Snapshot, §4.4): REQUEST_INIT → INIT with the catalog, then
  * one GET → SET per node, then DONE. Only logged-in clients get here (session.ts).
  */
-import { PyDict } from '../pickle/value.js';
+import { PyDict } from '../pickle/index.js';
 import {
   SNAPSHOT_DONE,
   SNAPSHOT_GET,
@@ -10,9 +10,11 @@ import {
   SNAPSHOT_KEY_STATE,
   SNAPSHOT_REQUEST_INIT,
   STATE_ACTIVE,
-} from '../protocol/constants.js';
-import type { Snapshot } from '../protocol/messages.js';
-import { encodeSnapshotInit, encodeSnapshotRemoved, encodeSnapshotSet } from '../protocol/replies.js';
+  type Snapshot,
+  encodeSnapshotInit,
+  encodeSnapshotRemoved,
+  encodeSnapshotSet,
+} from '../protocol/index.js';
 import { broadcastUserList, type ClientRecord } from './clients.js';
 import { reject, type SessionContext } from './context.js';
 import type { ClientId } from './events.js';

@@ -6,8 +6,7 @@
  * they are only a record (never in a user list, never lock owners) until that name logs in again,
  * which replaces the record with a fresh one — as a new login always started with empty metadata.
  */
-import { encodePickle } from '../pickle/encode.js';
-import { PyDict, type PyValue } from '../pickle/value.js';
+import { encodePickle, PyDict, type PyValue } from '../pickle/index.js';
 
 export class UserEntry {
   /** Everything merged with UpdateUserMetadata (§4.9), Python types kept. */

@@ -20,7 +20,7 @@ import {
 } from './file-names.js';
 import { NODE_STORE_FS, readdirOrEmpty, type StoreFs } from './fs-port.js';
 import { logBackupRotated } from './log-messages.js';
-import { NULL_LOGGER, type Logger } from '../session/logger.js';
+import { NULL_LOGGER, type Logger } from '../session/index.js';
 
 /** `MAX_BACKUPS` default (seed/000: "Keep last 10 snapshots"). */
 export const DEFAULT_MAX_BACKUPS = 10;

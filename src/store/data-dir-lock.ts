@@ -26,7 +26,7 @@ import { writeFileAtomic } from './atomic-write.js';
 import { describeCause, storeError, StoreError } from './errors.js';
 import { localIsoSeconds, LOCK_FILE } from './file-names.js';
 import { NODE_STORE_FS, isErrno, type StoreFs } from './fs-port.js';
-import { NULL_LOGGER, type Logger } from '../session/logger.js';
+import { NULL_LOGGER, type Logger } from '../session/index.js';
 
 export interface LockInfo {
   pid: number;

@@ -20,7 +20,7 @@ import {
   TEMP_NAME_RE,
 } from './file-names.js';
 import { readdirOrEmpty, statOrNull, type StoreFileHandle, type StoreFs } from './fs-port.js';
-import type { Logger } from '../session/logger.js';
+import type { Logger } from '../session/index.js';
 
 /**
  * Creates DATA_DIR, backups/ and journal/ if missing. Throws StoreError STORE_WRITE_FAILED (step

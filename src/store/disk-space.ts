@@ -6,7 +6,7 @@
  */
 import { describeCause } from './errors.js';
 import { NODE_STORE_FS, type StoreFs } from './fs-port.js';
-import { NULL_LOGGER, type Logger } from '../session/logger.js';
+import { NULL_LOGGER, type Logger } from '../session/index.js';
 
 /** Default `DISK_FREE_WARN`: room for several snapshots of a large scene. */
 export const DEFAULT_DISK_FREE_WARN_BYTES = 1024 * 1024 * 1024;

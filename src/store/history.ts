@@ -34,7 +34,7 @@ import {
   recordCrcMatches,
   type SegmentHeader,
 } from './journal-format.js';
-import type { Logger } from '../session/logger.js';
+import type { Logger } from '../session/index.js';
 
 /** Default HISTORY_RETENTION: a working week plus a weekend, to undo Friday's mistake on Monday. */
 export const DEFAULT_HISTORY_RETENTION_S = 7 * 86_400;

@@ -12,8 +12,7 @@
  */
 import { createHash } from 'node:crypto';
 
-import { encodePickle } from '../pickle/encode.js';
-import type { PyValue } from '../pickle/value.js';
+import { encodePickle, type PyValue } from '../pickle/index.js';
 import type { SessionImage } from './session-image.js';
 
 /** What a save is compared by. Opaque outside this module. */

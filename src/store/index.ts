@@ -84,3 +84,23 @@ export {
   type SaveRequestOptions,
   type SnapshotWriterOptions,
 } from './snapshot-writer.js';
+export { DEFAULT_DISK_FREE_WARN_BYTES, DiskSpaceMonitor, formatSpace, type DiskSpaceStatus } from './disk-space.js';
+export { describeCause, isUnloadable } from './errors.js';
+export { readdirOrEmpty, statOrNull } from './fs-port.js';
+export { HistoryGapError, planReplay, readSegmentRecords, segmentKey, type SegmentBreak } from './history-timeline.js';
+export {
+  DEFAULT_HISTORY_CHECKPOINT_INTERVAL_S,
+  DEFAULT_HISTORY_MAX_BYTES,
+  DEFAULT_HISTORY_RETENTION_S,
+  HistoryKeeper,
+  listHistory,
+  moveSegmentToHistory,
+  type HistoryCheckpoint,
+  type HistoryListing,
+  type HistorySegment,
+} from './history.js';
+export { DEFAULT_JOURNAL_RESERVE_BYTES, JournalReserve } from './journal-reserve.js';
+export { JournalSink, type JournalSinkStatus } from './journal-sink.js';
+export { FSYNC_LATENCY_BOUNDS_S, type JournalWriterStats } from './journal-writer.js';
+export { findMissingJournalSegment } from './recovery.js';
+export { type ImageCheck } from './snapshot-codec.js';

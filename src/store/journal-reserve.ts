@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { describeCause } from './errors.js';
 import { JOURNAL_RESERVE_FILE } from './file-names.js';
 import { NODE_STORE_FS, statOrNull, type StoreFs } from './fs-port.js';
-import { NULL_LOGGER, type Logger } from '../session/logger.js';
+import { NULL_LOGGER, type Logger } from '../session/index.js';
 
 /** Default `JOURNAL_RESERVE`: about a minute of heavy editing's journal (a few hundred 100 KB commits). */
 export const DEFAULT_JOURNAL_RESERVE_BYTES = 64 * 1024 * 1024;

@@ -18,13 +18,11 @@
  *   after the segment that was active when they were held) when that save fails. While such a
  *   save runs, new records are held too, so none is written before the ones it might give back.
  */
-import { encodeMutationParts } from '../session/mutation-codec.js';
-import type { Mutation } from '../session/mutation.js';
+import { encodeMutationParts, type Mutation, type Logger } from '../session/index.js';
 import { describeCause, StoreError } from './errors.js';
 import type { JournalFsyncPolicy } from './journal-format.js';
 import type { JournalWriter } from './journal-writer.js';
 import * as msg from './log-messages.js';
-import type { Logger } from '../session/logger.js';
 
 /** Least time between two "changes held only in memory" ERROR lines. */
 export const JOURNAL_HELD_LOG_GAP_MS = 60_000;

@@ -35,7 +35,7 @@ import {
   type JournalFollows,
   type JournalFsyncPolicy,
 } from './journal-format.js';
-import { NULL_LOGGER, type Logger } from '../session/logger.js';
+import { NULL_LOGGER, type Logger } from '../session/index.js';
 import { newSnapshotId } from './snapshot-id.js';
 
 export interface JournalWriterOptions {

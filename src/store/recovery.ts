@@ -26,7 +26,7 @@ import { planJournalChain, type SegmentEntry } from './journal-chain.js';
 import type { JournalFollows, SegmentHeader } from './journal-format.js';
 import { readJournalSegment, readSegmentHeader } from './journal-reader.js';
 import * as msg from './log-messages.js';
-import type { Logger } from '../session/logger.js';
+import type { Logger } from '../session/index.js';
 import { readMetadataFile, type SessionMetadataFile } from './metadata-file.js';
 import type { SessionImage } from './session-image.js';
 import { readSnapshotFile, type DecodedSnapshot, type ImageCheck, type SnapshotReadLimits } from './snapshot-codec.js';

@@ -3,4 +3,4 @@
  * defined by the session, which produces and consumes it; the store never looks inside `users`,
  * `chat`, `tasks` or `extra` beyond their Python types, and never decodes node data.
  */
-export type { SessionImage, SessionImageNode } from '../session/session-image.js';
+export type { SessionImage, SessionImageNode } from '../session/index.js';

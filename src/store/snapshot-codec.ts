@@ -15,10 +15,7 @@
 import { Readable, pipeline } from 'node:stream';
 import { constants as zlibConstants, createGunzip, createGzip } from 'node:zlib';
 
-import { decodePickle } from '../pickle/decode.js';
-import { PickleError } from '../pickle/errors.js';
-import type { PickleLimits } from '../pickle/limits.js';
-import { PyDict, pyTypeName, type PyValue } from '../pickle/value.js';
+import { decodePickle, PickleError, type PickleLimits, PyDict, pyTypeName, type PyValue } from '../pickle/index.js';
 import { findNonPlain, nodeFromChunks, ProtocolError } from '../protocol/index.js';
 import { describeCause, storeError, StoreError } from './errors.js';
 import { JOURNAL_SEGMENT_RE } from './file-names.js';

@@ -16,8 +16,7 @@
  * as views of the node's own bytes). The opcodes — NONE and POP after the head, then the list
  * fetched back, MARK … APPENDS — keep the bytes those earlier versions of this server wrote.
  */
-import { PickleStream } from '../pickle/index.js';
-import { PyDict, pyInt, type PyValue } from '../pickle/value.js';
+import { PickleStream, PyDict, pyInt, type PyValue } from '../pickle/index.js';
 import { encodeTextFrame, MessageType, typeFrame } from '../protocol/index.js';
 import type { SessionImage, SessionImageNode } from './session-image.js';
 

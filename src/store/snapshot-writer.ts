@@ -38,7 +38,7 @@ import { BACKUPS_DIR, SNAPSHOT_FILE } from './file-names.js';
 import { NODE_STORE_FS, type StoreFs } from './fs-port.js';
 import type { JournalPosition, JournalWriter } from './journal-writer.js';
 import * as msg from './log-messages.js';
-import type { Logger } from '../session/logger.js';
+import type { Logger } from '../session/index.js';
 import { metadataOf, writeMetadataFile } from './metadata-file.js';
 import { ImageFingerprinter, sameFingerprint, type ImageFingerprint } from './image-fingerprint.js';
 import type { SessionImage } from './session-image.js';

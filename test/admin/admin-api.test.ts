@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
 import { MessageType } from '../../src/protocol/index.js';
-import { decodeSnapshotBytes } from '../../src/store/snapshot-codec.js';
+import { decodeSnapshotBytes } from '../../src/store/index.js';
 import { closeAll } from '../integration/cli-server.js';
 import { nodeBytes, uuidOf } from '../integration/harness.js';
 import { INDEX_HTML, readEventsUntil, startConsoleServer, type ConsoleServer, type Reply } from './console-harness.js';

@@ -7,13 +7,18 @@
 import assert from 'node:assert/strict';
 
 import { AdminServer, staticFiles, type SaveResult } from '../../src/admin/index.js';
-import { consoleHost, netViewOf, saveResultOf, storeViewOf, type ConsoleState } from '../../src/cli/admin-console.js';
-import { Persistence } from '../../src/cli/persistence.js';
+import {
+  consoleHost,
+  netViewOf,
+  saveResultOf,
+  storeViewOf,
+  type ConsoleState,
+  Persistence,
+} from '../../src/cli/index.js';
 import { ReplicationClient } from '../../src/client/index.js';
-import { createFuncLogger } from '../../src/session/logger.js';
-import { SessionServer } from '../../src/net/session-server.js';
-import { NODE_STORE_FS, type StoreFs } from '../../src/store/fs-port.js';
-import type { JournalFsyncPolicy } from '../../src/store/journal-format.js';
+import { createFuncLogger } from '../../src/session/index.js';
+import { SessionServer } from '../../src/net/index.js';
+import { NODE_STORE_FS, type StoreFs, type JournalFsyncPolicy } from '../../src/store/index.js';
 import { withFreeBasePort } from '../helpers/ports.js';
 import { tempDataDir } from '../integration/cli-server.js';
 import { ADMIN_PASSWORD, LogSink } from '../integration/harness.js';

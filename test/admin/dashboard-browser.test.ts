@@ -16,8 +16,8 @@ import { after, before, test } from 'node:test';
 
 import { chromium, type Browser, type Page } from 'playwright-core';
 
-import { MessageType } from '../../src/protocol/message-types.js';
-import { decodeSnapshotBytes } from '../../src/store/snapshot-codec.js';
+import { MessageType } from '../../src/protocol/index.js';
+import { decodeSnapshotBytes } from '../../src/store/index.js';
 import { CLI_ADMIN_PASSWORD, closeAll, initAs, startCli, tempDataDir } from '../integration/cli-server.js';
 import { nodeBytes, uuidOf } from '../integration/harness.js';
 

@@ -9,7 +9,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 
-import { readSnapshotFile } from '../../src/store/snapshot-codec.js';
+import { readSnapshotFile } from '../../src/store/index.js';
 import {
   backupNames,
   buildStandardDir,

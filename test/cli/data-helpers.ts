@@ -9,14 +9,22 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { encodePickle } from '../../src/pickle/encode.js';
-import { PyDict, type PyValue } from '../../src/pickle/value.js';
-import { decodeMutation, encodeMutation, Session, type Mutation, type SessionImage } from '../../src/session/index.js';
-import { readSegmentHeader } from '../../src/store/journal-reader.js';
-import { JournalWriter } from '../../src/store/journal-writer.js';
-import { NULL_LOGGER } from '../../src/session/logger.js';
-import { loadNewestValid, type RecoveryResult } from '../../src/store/recovery.js';
-import { SnapshotWriter } from '../../src/store/snapshot-writer.js';
+import { encodePickle, PyDict, type PyValue } from '../../src/pickle/index.js';
+import {
+  decodeMutation,
+  encodeMutation,
+  Session,
+  type Mutation,
+  type SessionImage,
+  NULL_LOGGER,
+} from '../../src/session/index.js';
+import {
+  readSegmentHeader,
+  JournalWriter,
+  loadNewestValid,
+  type RecoveryResult,
+  SnapshotWriter,
+} from '../../src/store/index.js';
 import { collectingLogger, nodeData } from '../store/helpers.js';
 
 export { makeTempDir } from '../store/helpers.js';

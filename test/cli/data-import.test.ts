@@ -10,7 +10,7 @@ import { basename, join } from 'node:path';
 import { after, describe, test } from 'node:test';
 
 import type { BackupRow } from '../../src/cli/data-backups.js';
-import { readSnapshotFile } from '../../src/store/snapshot-codec.js';
+import { readSnapshotFile } from '../../src/store/index.js';
 import { fixturePath } from '../helpers/fixtures.js';
 import {
   backupNames,

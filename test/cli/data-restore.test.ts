@@ -8,7 +8,7 @@ import { copyFileSync, existsSync, readdirSync, readFileSync, truncateSync } fro
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 
-import { readSnapshotFile } from '../../src/store/snapshot-codec.js';
+import { readSnapshotFile } from '../../src/store/index.js';
 import {
   backupNames,
   standardDirs,

@@ -5,7 +5,7 @@
  */
 import { writeFileSync } from 'node:fs';
 
-import { encodeSnapshot, readSnapshotFile } from '../../src/store/snapshot-codec.js';
+import { encodeSnapshot, readSnapshotFile } from '../../src/store/index.js';
 
 function shortStr(s: string): Buffer {
   const b = Buffer.from(s, 'utf8');

@@ -21,7 +21,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, describe, test } from 'node:test';
 
-import { requestServerInfo } from '../../src/client/server-info.js';
+import { requestServerInfo } from '../../src/client/index.js';
 import { pickBasePort } from '../helpers/ports.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 
 import { parseTarget } from '../../src/cli/target.js';
-import { PyDict, type PyValue } from '../../src/pickle/value.js';
-import { strDict } from '../../src/protocol/replies.js';
+import { PyDict, type PyValue } from '../../src/pickle/index.js';
+import { strDict } from '../../src/protocol/index.js';
 import { runShellLine, SHELL_HELP, type ShellHooks, type ShellUser } from '../../src/cli/shell.js';
 
 function hooks(

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 
 import { Mailbox } from '../../src/client/mailbox.js';
-import { NetError } from '../../src/net/errors.js';
+import { NetError } from '../../src/net/index.js';
 
 const isNetError = (code: string) => (err: unknown) => err instanceof NetError && err.code === code;
 

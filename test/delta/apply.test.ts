@@ -3,10 +3,7 @@ import { describe, test } from 'node:test';
 
 import { applyDelta, applyDeltaBytes, deltaFromValue, DeltaError, type Delta } from '../../src/delta/index.js';
 import { materializeDelta } from '../../src/delta/materialize.js';
-import { encodePickle } from '../../src/pickle/encode.js';
-import type { PyDict } from '../../src/pickle/value.js';
-import { type PyValue } from '../../src/pickle/value.js';
-import { fromView, toView, type View } from '../../src/pickle/view.js';
+import { encodePickle, type PyDict, type PyValue, fromView, toView, type View } from '../../src/pickle/index.js';
 import { assertViewsEqual } from '../helpers/views.js';
 
 /** A delta given as the view of its report dict. */

@@ -6,8 +6,17 @@ import { DeltaError } from '../../src/delta/errors.js';
 import { PyExc } from '../../src/delta/py-ops.js';
 import { pyRepr } from '../../src/delta/py-repr.js';
 import { pySetOrder } from '../../src/delta/set-order.js';
-import { PyByteArray, PyDict, PyGlobal, PySet, PyTuple, type PyValue } from '../../src/pickle/value.js';
-import { fromView, toView, type View } from '../../src/pickle/view.js';
+import {
+  PyByteArray,
+  PyDict,
+  PyGlobal,
+  PySet,
+  PyTuple,
+  type PyValue,
+  fromView,
+  toView,
+  type View,
+} from '../../src/pickle/index.js';
 
 const T = (name: string): PyGlobal => new PyGlobal('builtins', name);
 

@@ -3,9 +3,7 @@ import { describe, test } from 'node:test';
 
 import { NONE_TYPE } from '../../src/delta/convert.js';
 import { DeltaError, decodeDelta, type Delta, type DeltaEntry, type ReportKey } from '../../src/delta/index.js';
-import { encodePickle } from '../../src/pickle/encode.js';
-import { PyDict, PySet } from '../../src/pickle/value.js';
-import { fromView, toView, type View } from '../../src/pickle/view.js';
+import { encodePickle, PyDict, PySet, fromView, toView, type View } from '../../src/pickle/index.js';
 
 /** The pickle of a delta written as a view (`$global`, `$persid`, `$object` for what deepdiff pickles). */
 function bytesOf(view: View): Uint8Array {

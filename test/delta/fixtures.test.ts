@@ -3,9 +3,7 @@ import { readdirSync } from 'node:fs';
 import { describe, test } from 'node:test';
 
 import { applyDelta, decodeDelta, DeltaError, type Delta } from '../../src/delta/index.js';
-import { decodePickle } from '../../src/pickle/decode.js';
-import type { PyValue } from '../../src/pickle/value.js';
-import { toView, type View } from '../../src/pickle/view.js';
+import { decodePickle, type PyValue, toView, type View } from '../../src/pickle/index.js';
 import { fixturePath, loadJsonl } from '../helpers/fixtures.js';
 import { assertViewsEqual } from '../helpers/views.js';
 

@@ -4,8 +4,7 @@ import { describe, test } from 'node:test';
 import { LITERAL_FAILED, literalEval } from '../../src/delta/literal.js';
 import { parsePath, type PathElement } from '../../src/delta/path.js';
 import { PyExc } from '../../src/delta/py-ops.js';
-import { PyCodepointStr, PyDict, PySet, PyTuple, type PyValue } from '../../src/pickle/value.js';
-import { toView, type View } from '../../src/pickle/view.js';
+import { PyCodepointStr, PyDict, PySet, PyTuple, type PyValue, toView, type View } from '../../src/pickle/index.js';
 
 /** The elements after `root`, as views, with `.` marking GETATTR. */
 function tokens(path: PyValue): (View | { attr: View })[] {

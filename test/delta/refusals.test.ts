@@ -2,10 +2,9 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 
 import { applyDeltaStrict, decodeDelta, DeltaError } from '../../src/delta/index.js';
-import { decodePickle } from '../../src/pickle/decode.js';
-import { toView } from '../../src/pickle/view.js';
+import { decodePickle, toView } from '../../src/pickle/index.js';
 import { assertViewsEqual } from '../helpers/views.js';
-import { findNonPlain } from '../../src/protocol/plain-pickle.js';
+import { findNonPlain } from '../../src/protocol/index.js';
 import { loadJsonl } from '../helpers/fixtures.js';
 
 /** One line of delta/refusals.jsonl (generated with the real deepdiff 8.1.1: see its README). */

@@ -4,10 +4,15 @@ import { describe, test } from 'node:test';
 import { applyDelta, applyDeltaStrict, decodeDelta, DeltaError, strictPathProblem } from '../../src/delta/index.js';
 import { STRICT_MAX_MEMO_SKIP } from '../../src/delta/strict.js';
 import { toDeltaPath } from '../../src/delta/decode-delta.js';
-import { decodePickle } from '../../src/pickle/decode.js';
-import { encodePickle } from '../../src/pickle/encode.js';
-import { PyCodepointStr, PyDict, PyTuple, type PyValue } from '../../src/pickle/value.js';
-import { toView } from '../../src/pickle/view.js';
+import {
+  decodePickle,
+  encodePickle,
+  PyCodepointStr,
+  PyDict,
+  PyTuple,
+  type PyValue,
+  toView,
+} from '../../src/pickle/index.js';
 import { assertViewsEqual } from '../helpers/views.js';
 import { loadJsonl } from '../helpers/fixtures.js';
 

@@ -11,7 +11,7 @@
 import { createHash } from 'node:crypto';
 
 import { ReplicationClient } from '../../src/client/index.js';
-import { PyDict, type PyValue } from '../../src/pickle/value.js';
+import { PyDict, type PyValue } from '../../src/pickle/index.js';
 import { writeDataDir } from '../../bench/lib/data-dir.js';
 import { makeScene, SCENE_1GB } from '../../bench/lib/scene.js';
 import { nodeBytes, renameDelta, uuidOf } from '../integration/harness.js';

@@ -5,7 +5,7 @@
  */
 import { createServer } from 'node:net';
 
-import { NetError } from '../../src/net/errors.js';
+import { NetError } from '../../src/net/index.js';
 
 const LOW = 20_000;
 const HIGH = 60_000;

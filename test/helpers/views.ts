@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 
-import { viewsEqual, type View } from '../../src/pickle/view.js';
+import { viewsEqual, type View } from '../../src/pickle/index.js';
 
 /**
  * Asserts that two JSON views describe the same Python value, with the semantics of `viewsEqual`:

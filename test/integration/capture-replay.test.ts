@@ -11,7 +11,7 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, test } from 'node:test';
 
-import { PyDict } from '../../src/pickle/value.js';
+import { PyDict } from '../../src/pickle/index.js';
 import {
   decodeMessage,
   encodeAuthReply,

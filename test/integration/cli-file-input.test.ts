@@ -11,8 +11,7 @@ import { mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, test } from 'node:test';
 
-import { CORRUPT_DIR, SNAPSHOT_FILE } from '../../src/store/file-names.js';
-import { LOG_SESSION_RESTORED } from '../../src/store/log-messages.js';
+import { CORRUPT_DIR, SNAPSHOT_FILE, LOG_SESSION_RESTORED } from '../../src/store/index.js';
 import { backupNames, buildStandardDir, DataDirRig, nodeMutation, STANDARD } from '../cli/data-helpers.js';
 import { EVIL_NODE_DATA, forgeSnapshot } from '../cli/file-input.js';
 import { closeAll, startCli, tempDataDir } from './cli-server.js';

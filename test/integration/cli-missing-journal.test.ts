@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterEach, test } from 'node:test';
 
 import { buildStandardDir, runCli } from '../cli/data-helpers.js';
-import { logSessionSaved } from '../../src/store/log-messages.js';
+import { logSessionSaved } from '../../src/store/index.js';
 import { closeAll, initAs, startCli, tempDataDir } from './cli-server.js';
 import { nodeBytes, uuidOf } from './harness.js';
 

@@ -11,7 +11,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, describe, test } from 'node:test';
 
-import { runProbe } from '../../src/cli/probe.js';
+import { runProbe } from '../../src/cli/index.js';
 import { pickBasePort } from '../helpers/ports.js';
 
 const MAIN = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'src', 'cli', 'main.js');

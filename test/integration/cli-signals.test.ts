@@ -8,8 +8,8 @@ import { existsSync, readFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, test } from 'node:test';
 
-import { requestServerInfo } from '../../src/client/server-info.js';
-import { LOCK_FILE, METADATA_FILE } from '../../src/store/file-names.js';
+import { requestServerInfo } from '../../src/client/index.js';
+import { LOCK_FILE, METADATA_FILE } from '../../src/store/index.js';
 import { closeAll, initAs, startCli, tempDataDir } from './cli-server.js';
 import { nodeBytes, uuidOf } from './harness.js';
 

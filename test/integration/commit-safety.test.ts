@@ -9,8 +9,7 @@ import { readFileSync } from 'node:fs';
 import { afterEach, test } from 'node:test';
 
 import type { ClientEvent } from '../../src/client/index.js';
-import { decodePickle } from '../../src/pickle/decode.js';
-import { toView } from '../../src/pickle/view.js';
+import { decodePickle, toView } from '../../src/pickle/index.js';
 import { MessageType, OWNER_COMMON } from '../../src/protocol/index.js';
 import { fixturePath } from '../helpers/fixtures.js';
 import { hostileDeltas } from '../helpers/hostile-deltas.js';

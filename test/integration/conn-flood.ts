@@ -12,10 +12,15 @@ import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { createConnection, type Socket } from 'node:net';
 
-import { encodeAuthRequest, encodeServerInfoRequest } from '../../src/client/requests.js';
-import { encodeCommandBody, encodeProperties } from '../../src/net/zmtp/commands.js';
-import { encodeCommandFrame, encodeMessage, FrameReader } from '../../src/net/zmtp/frames.js';
-import { encodeGreeting } from '../../src/net/zmtp/greeting.js';
+import { encodeAuthRequest, encodeServerInfoRequest } from '../../src/client/index.js';
+import {
+  encodeCommandBody,
+  encodeProperties,
+  encodeCommandFrame,
+  encodeMessage,
+  FrameReader,
+  encodeGreeting,
+} from '../../src/net/index.js';
 
 const [mode, portText, countText, concurrencyText] = process.argv.slice(2);
 const port = Number(portText);

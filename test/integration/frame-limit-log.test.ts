@@ -9,7 +9,7 @@ import { after, test } from 'node:test';
 
 import { Dealer } from 'zeromq';
 
-import { encodeAuthRequest } from '../../src/client/requests.js';
+import { encodeAuthRequest } from '../../src/client/index.js';
 import { ADMIN_PASSWORD, startTestServer, type TestServer } from './harness.js';
 
 const servers: TestServer[] = [];

@@ -15,9 +15,8 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 
-import type { ReplicationClient } from '../../src/client/index.js';
-import { encodeAuthRequest, encodeServerInfoRequest } from '../../src/client/requests.js';
-import { PyDict } from '../../src/pickle/value.js';
+import { type ReplicationClient, encodeAuthRequest, encodeServerInfoRequest } from '../../src/client/index.js';
+import { PyDict } from '../../src/pickle/index.js';
 import { decodeMessage, MessageType, nodeFromChunks } from '../../src/protocol/index.js';
 import { nodeBytes, renameDelta, startTestServer, uuidOf, type TestServer } from './harness.js';
 import { prng } from '../helpers/prng.js';

@@ -3,13 +3,11 @@
  * consecutive free ports, our clients connected to it, and teardown that closes everything.
  * Tests await events with deadlines; nothing sleeps.
  */
-import { encodePickle } from '../../src/pickle/encode.js';
-import type { PyValue } from '../../src/pickle/value.js';
+import { encodePickle, type PyValue } from '../../src/pickle/index.js';
 import { ReplicationClient, type ClientOptions } from '../../src/client/index.js';
-import { createFuncLogger, type LogLevel } from '../../src/session/logger.js';
-import { SessionServer, type SessionServerOptions } from '../../src/net/session-server.js';
-import { strDict } from '../../src/protocol/replies.js';
-import { Session, type SessionOptions } from '../../src/session/index.js';
+import { createFuncLogger, type LogLevel, Session, type SessionOptions } from '../../src/session/index.js';
+import { SessionServer, type SessionServerOptions } from '../../src/net/index.js';
+import { strDict } from '../../src/protocol/index.js';
 import { withFreeBasePort } from '../helpers/ports.js';
 
 export const ADMIN_PASSWORD = 'integration-admin';

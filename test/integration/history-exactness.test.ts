@@ -17,16 +17,17 @@ import { join } from 'node:path';
 import { afterEach, describe, test } from 'node:test';
 
 import type { ReplicationClient } from '../../src/client/index.js';
-import { MessageType } from '../../src/protocol/message-types.js';
-import { decodePlainPickle } from '../../src/protocol/plain-pickle.js';
-import { listHistory } from '../../src/store/history.js';
-import { readSegmentRecords, segmentKey } from '../../src/store/history-timeline.js';
-import { logSessionSaved } from '../../src/store/log-messages.js';
-import { readSnapshotFile } from '../../src/store/snapshot-codec.js';
+import { MessageType, decodePlainPickle } from '../../src/protocol/index.js';
+import {
+  listHistory,
+  readSegmentRecords,
+  segmentKey,
+  logSessionSaved,
+  readSnapshotFile,
+} from '../../src/store/index.js';
 import { PassThrough } from 'node:stream';
 
-import { runExport } from '../../src/cli/data-export.js';
-import { runHistory } from '../../src/cli/history-command.js';
+import { runExport, runHistory } from '../../src/cli/index.js';
 import { runCli, type CliRun } from '../cli/data-helpers.js';
 import { prng } from '../helpers/prng.js';
 import { closeAll, initAs, startCli, tempDataDir, type CliServer } from './cli-server.js';

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, test } from 'node:test';
 
-import { PyDict } from '../../src/pickle/value.js';
+import { PyDict } from '../../src/pickle/index.js';
 import { MessageType, OWNER_COMMON, OWNER_SERVER } from '../../src/protocol/index.js';
 import { startTestServer, uuidOf, type TestServer } from './harness.js';
 

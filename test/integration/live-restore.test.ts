@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { afterEach, describe, test } from 'node:test';
 
 import type { ReplicationClient } from '../../src/client/index.js';
-import { MessageType } from '../../src/protocol/message-types.js';
+import { MessageType } from '../../src/protocol/index.js';
 import { closeAll, CLI_ADMIN_PASSWORD, initAs, startCli, tempDataDir, type CliServer } from './cli-server.js';
 import { nodeBytes, renameDelta, uuidOf } from './harness.js';
 

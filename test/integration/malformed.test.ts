@@ -8,10 +8,10 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, test } from 'node:test';
 
-import { DealerConnection } from '../../src/net/dealer.js';
-import { encodePickle } from '../../src/pickle/encode.js';
+import { DealerConnection } from '../../src/net/index.js';
+import { encodePickle } from '../../src/pickle/index.js';
 import { encodeCommand, MessageType, strDict, typeFrame } from '../../src/protocol/index.js';
-import type { Channel } from '../../src/session/events.js';
+import type { Channel } from '../../src/session/index.js';
 import { nodeBytes, renameDelta, startTestServer, uuidOf, type TestServer } from './harness.js';
 
 let ts: TestServer | undefined;

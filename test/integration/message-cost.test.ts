@@ -9,9 +9,8 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 
-import { encodePickle } from '../../src/pickle/encode.js';
-import { encodeCommand, MessageType, strDict, typeFrame } from '../../src/protocol/index.js';
-import { encodeTextFrame } from '../../src/protocol/text-frames.js';
+import { encodePickle } from '../../src/pickle/index.js';
+import { encodeCommand, MessageType, strDict, typeFrame, encodeTextFrame } from '../../src/protocol/index.js';
 import type { ReplicationClient } from '../../src/client/index.js';
 import { nodeBytes, startTestServer, uuidOf, type TestServer } from './harness.js';
 

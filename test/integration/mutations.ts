@@ -4,7 +4,7 @@
  * mutation keeps most of a message intact so that the decoders get deep before something is off.
  */
 import { typeFrame } from '../../src/protocol/index.js';
-import type { Channel } from '../../src/session/events.js';
+import type { Channel } from '../../src/session/index.js';
 import { framesOf, loadCapture } from './replay.js';
 
 export interface Seed {

@@ -9,8 +9,7 @@
 import assert from 'node:assert/strict';
 import { afterEach, test } from 'node:test';
 
-import { decodePickle } from '../../src/pickle/decode.js';
-import type { PyDict } from '../../src/pickle/value.js';
+import { decodePickle, type PyDict } from '../../src/pickle/index.js';
 import { MessageType } from '../../src/protocol/index.js';
 import type { ReplicationClient } from '../../src/client/index.js';
 import { closeAll, initAs, startCli, tempDataDir, type CliServer } from './cli-server.js';

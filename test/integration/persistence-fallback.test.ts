@@ -8,11 +8,9 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, test } from 'node:test';
 
-import { decodePickle } from '../../src/pickle/decode.js';
-import type { PyDict } from '../../src/pickle/value.js';
+import { decodePickle, type PyDict } from '../../src/pickle/index.js';
 import { MessageType } from '../../src/protocol/index.js';
-import { CORRUPT_DIR, SNAPSHOT_FILE } from '../../src/store/file-names.js';
-import { LOG_SESSION_RESTORED, logSessionSaved } from '../../src/store/log-messages.js';
+import { CORRUPT_DIR, SNAPSHOT_FILE, LOG_SESSION_RESTORED, logSessionSaved } from '../../src/store/index.js';
 import { closeAll, initAs, startCli, tempDataDir } from './cli-server.js';
 import { nodeBytes, renameDelta, uuidOf } from './harness.js';
 

@@ -8,13 +8,11 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, test } from 'node:test';
 
-import { Persistence } from '../../src/cli/persistence.js';
-import { createFuncLogger } from '../../src/session/logger.js';
-import { SessionServer } from '../../src/net/session-server.js';
+import { Persistence } from '../../src/cli/index.js';
+import { createFuncLogger } from '../../src/session/index.js';
+import { SessionServer } from '../../src/net/index.js';
 import { MessageType } from '../../src/protocol/index.js';
-import { NODE_STORE_FS, type StoreFs } from '../../src/store/fs-port.js';
-import type { JournalFsyncPolicy } from '../../src/store/journal-format.js';
-import { logSessionSaved } from '../../src/store/log-messages.js';
+import { NODE_STORE_FS, type StoreFs, type JournalFsyncPolicy, logSessionSaved } from '../../src/store/index.js';
 import { withFreeBasePort } from '../helpers/ports.js';
 import { tempDataDir, closeAll } from './cli-server.js';
 import { ADMIN_PASSWORD, LogSink, nodeBytes, uuidOf } from './harness.js';

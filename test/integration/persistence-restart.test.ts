@@ -8,11 +8,9 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, test } from 'node:test';
 
-import { decodePickle } from '../../src/pickle/decode.js';
-import { PyDict } from '../../src/pickle/value.js';
+import { decodePickle, PyDict } from '../../src/pickle/index.js';
 import { MessageType, OWNER_COMMON } from '../../src/protocol/index.js';
-import { LOCK_FILE } from '../../src/store/file-names.js';
-import { LOG_SESSION_RESTORED, logSessionSaved } from '../../src/store/log-messages.js';
+import { LOCK_FILE, LOG_SESSION_RESTORED, logSessionSaved } from '../../src/store/index.js';
 import { closeAll, initAs, startCli, tempDataDir } from './cli-server.js';
 import { nodeBytes, renameDelta, uuidOf } from './harness.js';
 

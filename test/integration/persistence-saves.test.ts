@@ -9,15 +9,17 @@ import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { join } from 'node:path';
 import { afterEach, describe, test } from 'node:test';
 
-import { runProbe } from '../../src/cli/probe.js';
+import { runProbe } from '../../src/cli/index.js';
 
-import { BACKUP_NAME_RE, METADATA_FILE, SNAPSHOT_FILE } from '../../src/store/file-names.js';
 import {
+  BACKUP_NAME_RE,
+  METADATA_FILE,
+  SNAPSHOT_FILE,
   LOG_SAVE_SKIPPED,
   logAutoSaveEnabled,
   logSaveUnchanged,
   logSessionSaved,
-} from '../../src/store/log-messages.js';
+} from '../../src/store/index.js';
 import { closeAll, initAs, startCli, tempDataDir } from './cli-server.js';
 import { nodeBytes, uuidOf } from './harness.js';
 

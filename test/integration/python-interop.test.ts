@@ -12,8 +12,8 @@ import { dirname, resolve } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
-import { channelEndpoints } from '../../src/net/endpoint.js';
-import { PyDict } from '../../src/pickle/value.js';
+import { channelEndpoints } from '../../src/net/index.js';
+import { PyDict } from '../../src/pickle/index.js';
 import { decodeMessage, MessageType } from '../../src/protocol/index.js';
 import { startTestServer, type TestServer } from './harness.js';
 import { framesOf, loadCapture, type Capture, type CaptureRecord } from './replay.js';

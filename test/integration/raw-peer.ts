@@ -5,16 +5,14 @@
  * as the add-on's heartbeat process does (the server only pings identities that sent INIT).
  * Nothing is decoded beyond frame 0, so a test sees precisely what the server wrote.
  */
-import { DealerConnection } from '../../src/net/dealer.js';
-import { channelEndpoints } from '../../src/net/endpoint.js';
-import { netError } from '../../src/net/errors.js';
+import { DealerConnection, channelEndpoints, netError } from '../../src/net/index.js';
 import {
   DEFAULT_PROTOCOL_LIMITS,
   decodeHeartbeat,
   decodeTypeFrame,
   encodeHeartbeat,
 } from '../../src/protocol/index.js';
-import type { Channel } from '../../src/session/events.js';
+import type { Channel } from '../../src/session/index.js';
 
 /** One received message. `seq` orders messages across all peers and channels of the process. */
 export interface Received {

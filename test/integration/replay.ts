@@ -31,13 +31,10 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 
-import { encodeNodePush, encodeServerInfoRequest } from '../../src/client/requests.js';
-import { decodePickle } from '../../src/pickle/index.js';
-import { PyDict, type PyValue } from '../../src/pickle/value.js';
-import { toView, viewsEqual, type View } from '../../src/pickle/view.js';
+import { encodeNodePush, encodeServerInfoRequest } from '../../src/client/index.js';
+import { decodePickle, PyDict, type PyValue, toView, viewsEqual, type View } from '../../src/pickle/index.js';
 import { decodeHeartbeat, decodeMessage, MessageType, messageTypeName } from '../../src/protocol/index.js';
-import type { Channel } from '../../src/session/events.js';
-import { ARCHIVE_USERNAME } from '../../src/session/index.js';
+import { type Channel, ARCHIVE_USERNAME } from '../../src/session/index.js';
 import { fixturePath, loadJsonl } from '../helpers/fixtures.js';
 import { nodeBytes, type LogLine, type TestServer } from './harness.js';
 import { RawPeer, type Received } from './raw-peer.js';

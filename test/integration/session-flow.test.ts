@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { afterEach, describe, test } from 'node:test';
 
 import type { ClientEvent } from '../../src/client/index.js';
-import { PyDict, pyInt } from '../../src/pickle/value.js';
+import { PyDict, pyInt } from '../../src/pickle/index.js';
 import { MessageType, OWNER_COMMON, encodeMessage, type Node } from '../../src/protocol/index.js';
 import { nodeBytes, renameDelta, startTestServer, uuidOf, type TestServer } from './harness.js';
 

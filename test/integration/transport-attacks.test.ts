@@ -17,10 +17,8 @@ import { fileURLToPath } from 'node:url';
 
 import { Dealer } from 'zeromq';
 
-import { encodeAuthRequest } from '../../src/client/requests.js';
-import { encodeCommandBody, encodeProperties } from '../../src/net/zmtp/commands.js';
-import { encodeCommandFrame } from '../../src/net/zmtp/frames.js';
-import { encodeGreeting } from '../../src/net/zmtp/greeting.js';
+import { encodeAuthRequest } from '../../src/client/index.js';
+import { encodeCommandBody, encodeProperties, encodeCommandFrame, encodeGreeting } from '../../src/net/index.js';
 import { RawPeer } from '../net/zmtp-router-helpers.js';
 import { ADMIN_PASSWORD, startTestServer, type TestServer } from './harness.js';
 

@@ -7,8 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 
 import { EffectRunner } from '../../src/net/effect-runner.js';
-import type { Effect } from '../../src/session/events.js';
-import type { Mutation } from '../../src/session/mutation.js';
+import type { Effect, Mutation } from '../../src/session/index.js';
 
 const persist = (name: string): Effect => ({ type: 'persist', mutation: { type: 'user-leave', name } });
 const send = (tag: string): Effect => ({ type: 'send', channel: 'data', to: [tag], frames: [] });

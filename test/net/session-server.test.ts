@@ -11,9 +11,8 @@ import { after, describe, test } from 'node:test';
 import { DealerConnection } from '../../src/net/dealer.js';
 import { channelEndpoints } from '../../src/net/endpoint.js';
 import { NetError } from '../../src/net/errors.js';
-import { createFuncLogger } from '../../src/session/logger.js';
+import { createFuncLogger, type Channel, type Effect, type SessionEvent } from '../../src/session/index.js';
 import { SessionServer, type SessionServerOptions } from '../../src/net/session-server.js';
-import type { Channel, Effect, SessionEvent } from '../../src/session/events.js';
 import { pickBasePort, withFreeBasePort } from '../helpers/ports.js';
 
 /** A session whose reply to each message is computed by `script` from the message text. */

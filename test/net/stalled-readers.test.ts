@@ -13,12 +13,11 @@ import { once } from 'node:events';
 import { createConnection, type Socket } from 'node:net';
 import { after, test } from 'node:test';
 
-import { createFuncLogger } from '../../src/session/logger.js';
+import { createFuncLogger, type Effect, type SessionEvent } from '../../src/session/index.js';
 import { SessionServer } from '../../src/net/session-server.js';
 import { encodeReadyBody } from '../../src/net/zmtp/commands.js';
 import { encodeCommandFrame, encodeMessage, FrameReader } from '../../src/net/zmtp/frames.js';
 import { encodeGreeting, GREETING_BYTES } from '../../src/net/zmtp/greeting.js';
-import type { Effect, SessionEvent } from '../../src/session/events.js';
 import { withFreeBasePort } from '../helpers/ports.js';
 
 const K = 16;

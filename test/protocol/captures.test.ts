@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { before, describe, test } from 'node:test';
 
-import { toView, viewsEqual, type View } from '../../src/pickle/view.js';
+import { toView, viewsEqual, type View, PyDict } from '../../src/pickle/index.js';
 import {
   decodeHeartbeat,
   decodeMessage,
@@ -21,7 +21,6 @@ import {
   type MessageTypeNumber,
   type ReplicationMessage,
 } from '../../src/protocol/index.js';
-import { PyDict } from '../../src/pickle/value.js';
 import { fixturePath, loadJsonl } from '../helpers/fixtures.js';
 import { pyrefById, runPyref, type PyrefLine } from '../helpers/python.js';
 

@@ -1,9 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 
-import { encodePickle } from '../../src/pickle/encode.js';
-import { PickleError } from '../../src/pickle/errors.js';
-import { PyDict, PyTuple, pyInt, type PyValue } from '../../src/pickle/value.js';
+import { encodePickle, PickleError, PyDict, PyTuple, pyInt, type PyValue } from '../../src/pickle/index.js';
 import {
   decodeHeartbeat,
   decodeMessage,

@@ -1,9 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 
-import { decodePickle } from '../../src/pickle/decode.js';
-import { encodePickle } from '../../src/pickle/encode.js';
-import { PyByteArray, PyDict, type PyValue } from '../../src/pickle/value.js';
+import { decodePickle, encodePickle, PyByteArray, PyDict, type PyValue } from '../../src/pickle/index.js';
 import {
   decodeMessage,
   encodeMessage,

@@ -8,8 +8,7 @@ import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { before, describe, test } from 'node:test';
 
-import { PyDict, type PyValue } from '../../src/pickle/value.js';
-import { toView, viewsEqual, type View } from '../../src/pickle/view.js';
+import { PyDict, type PyValue, toView, viewsEqual, type View } from '../../src/pickle/index.js';
 import {
   AUTH_FAILED_ALREADY_LOGGED_IN,
   AUTH_FAILED_WRONG_ADMIN_PASSWORD,

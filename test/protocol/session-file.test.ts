@@ -8,10 +8,15 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { before, describe, test } from 'node:test';
 import { gunzipSync } from 'node:zlib';
 
-import { decodePickle } from '../../src/pickle/decode.js';
-import { encodePickle } from '../../src/pickle/encode.js';
-import { PyDict, type PyValue } from '../../src/pickle/value.js';
-import { toView, viewsEqual, type View } from '../../src/pickle/view.js';
+import {
+  decodePickle,
+  encodePickle,
+  PyDict,
+  type PyValue,
+  toView,
+  viewsEqual,
+  type View,
+} from '../../src/pickle/index.js';
 import { MessageType, nodesFromChunkLists, nodesToChunkLists, strDict, type Node } from '../../src/protocol/index.js';
 import { fixturePath } from '../helpers/fixtures.js';
 import { pyrefById, runPyref, type PyrefLine } from '../helpers/python.js';

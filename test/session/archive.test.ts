@@ -5,8 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 
-import type { PyDict } from '../../src/pickle/value.js';
-import { toView } from '../../src/pickle/view.js';
+import { type PyDict, toView } from '../../src/pickle/index.js';
 import { MessageType, strDict } from '../../src/protocol/index.js';
 import type { Effect, SessionLimits } from '../../src/session/index.js';
 import { authFrames, authReply, commandsTo, Harness, logs, metadataFrames, only, userList } from './helpers.js';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 
-import type { PyDict } from '../../src/pickle/value.js';
+import type { PyDict } from '../../src/pickle/index.js';
 import {
   AUTH_FAILED_ALREADY_LOGGED_IN,
   AUTH_FAILED_INVALID_USERNAME,

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { encodePickle } from '../../src/pickle/encode.js';
+import { encodePickle } from '../../src/pickle/index.js';
 import { applyCommit } from '../../src/session/commit-apply.js';
 import type { SessionContext } from '../../src/session/context.js';
 import type { StoredNode } from '../../src/session/node-store.js';

@@ -5,9 +5,13 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 
-import { decodePickle } from '../../src/pickle/decode.js';
-import { encodePickle } from '../../src/pickle/encode.js';
-import { PyDict as PyDictClass, type PyDict, type PyValue } from '../../src/pickle/value.js';
+import {
+  decodePickle,
+  encodePickle,
+  PyDict as PyDictClass,
+  type PyDict,
+  type PyValue,
+} from '../../src/pickle/index.js';
 import type { Node } from '../../src/protocol/index.js';
 import { decodeMutation, encodeMutation, Session, type Mutation } from '../../src/session/index.js';
 import { hostileDeltas } from '../helpers/hostile-deltas.js';

@@ -2,12 +2,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 
-import { decodePickle } from '../../src/pickle/decode.js';
-import { encodePickle } from '../../src/pickle/encode.js';
-import { strDict } from '../../src/protocol/replies.js';
-import type { PyDict } from '../../src/pickle/value.js';
-import { pyEquals } from '../../src/pickle/value.js';
-import { MessageType, type Node } from '../../src/protocol/index.js';
+import { decodePickle, encodePickle, type PyDict, pyEquals } from '../../src/pickle/index.js';
+import { strDict, MessageType, type Node } from '../../src/protocol/index.js';
 import { fixturePath } from '../helpers/fixtures.js';
 import {
   commitFrames,

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 
-import type { PyDict } from '../../src/pickle/value.js';
+import type { PyDict } from '../../src/pickle/index.js';
 import { encodeCommand, MessageType, strDict, type Node } from '../../src/protocol/index.js';
 import { commandsTo, deleteFrames, Harness, logs, nodeData, nodeFrames, only, rightFrames, sends } from './helpers.js';
 

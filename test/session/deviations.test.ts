@@ -6,9 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 
-import { encodePickle } from '../../src/pickle/encode.js';
-import type { PyDict } from '../../src/pickle/value.js';
-import { PyGlobal, PyObject, PyTuple } from '../../src/pickle/value.js';
+import { encodePickle, type PyDict, PyGlobal, PyObject, PyTuple } from '../../src/pickle/index.js';
 import { MessageType, strDict, type Node } from '../../src/protocol/index.js';
 import {
   commandsTo,

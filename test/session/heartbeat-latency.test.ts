@@ -6,8 +6,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { encodeAuthRequest } from '../../src/client/requests.js';
-import { PyDict } from '../../src/pickle/value.js';
+import { encodeAuthRequest } from '../../src/client/index.js';
+import { PyDict } from '../../src/pickle/index.js';
 import { decodeMessage, encodeHeartbeat, MessageType } from '../../src/protocol/index.js';
 import { Session, type Effect } from '../../src/session/index.js';
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 
-import type { PyDict } from '../../src/pickle/value.js';
+import type { PyDict } from '../../src/pickle/index.js';
 import { MessageType } from '../../src/protocol/index.js';
 import { LEAVE_REASON_NO_HEARTBEAT, logLogout, type Effect } from '../../src/session/index.js';
 import { fixturePath, loadJsonl } from '../helpers/fixtures.js';

@@ -4,9 +4,7 @@
  */
 import assert from 'node:assert/strict';
 
-import { encodePickle } from '../../src/pickle/encode.js';
-import type { PyDict } from '../../src/pickle/value.js';
-import { type PyValue } from '../../src/pickle/value.js';
+import { encodePickle, type PyDict, type PyValue } from '../../src/pickle/index.js';
 import {
   decodeMessage,
   encodeCommand,

@@ -1,6 +1,5 @@
 /** Comparable JSON views of mutations and session images (bytes as base64, Python values as views). */
-import { PyDict, type PyValue } from '../../src/pickle/value.js';
-import { toView, type View } from '../../src/pickle/view.js';
+import { PyDict, type PyValue, toView, type View } from '../../src/pickle/index.js';
 import type { Mutation, SessionImage } from '../../src/session/index.js';
 
 export function mutationView(m: Mutation): View {

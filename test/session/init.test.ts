@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 
-import { PyGlobal, type PyDict } from '../../src/pickle/value.js';
+import { PyGlobal, type PyDict } from '../../src/pickle/index.js';
 import { MessageType, strDict } from '../../src/protocol/index.js';
 import { logInitAborted, logInitDone } from '../../src/session/index.js';
 import {

@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 
-import { decodePickle } from '../../src/pickle/decode.js';
-import type { PyDict } from '../../src/pickle/value.js';
+import { decodePickle, type PyDict } from '../../src/pickle/index.js';
 import { MessageType, type Node } from '../../src/protocol/index.js';
 import { EMPTY_STORE_PLACEHOLDER_ID, logSnapshotDone } from '../../src/session/index.js';
 import {

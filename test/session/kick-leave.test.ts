@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 
-import type { PyDict } from '../../src/pickle/value.js';
+import type { PyDict } from '../../src/pickle/index.js';
 import { MessageType, type Node } from '../../src/protocol/index.js';
 import { logKick, logLockRelease, logLogout } from '../../src/session/index.js';
 import { commandsTo, Harness, kickFrames, logs, nodeData, nodeFrames, only, rightFrames, sends } from './helpers.js';

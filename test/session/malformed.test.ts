@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 
-import { PyDict } from '../../src/pickle/value.js';
+import { PyDict } from '../../src/pickle/index.js';
 import { encodeCommand, MessageType, strDict } from '../../src/protocol/index.js';
 import type { Channel, Effect, SessionEvent } from '../../src/session/index.js';
 import { fixturePath } from '../helpers/fixtures.js';

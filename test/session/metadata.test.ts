@@ -2,9 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 
-import { decodePickle } from '../../src/pickle/decode.js';
-import type { PyDict } from '../../src/pickle/value.js';
-import { PySet, PyTuple, pyEquals, type PyValue } from '../../src/pickle/value.js';
+import { decodePickle, type PyDict, PySet, PyTuple, pyEquals, type PyValue } from '../../src/pickle/index.js';
 import { MessageType, strDict } from '../../src/protocol/index.js';
 import { fixturePath } from '../helpers/fixtures.js';
 import { commandsTo, Harness, logs, metadataFrames, only, sends, userList } from './helpers.js';

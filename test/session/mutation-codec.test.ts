@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 
-import { encodePickle } from '../../src/pickle/encode.js';
-import { PyDict, PyGlobal, PySet, PyTuple, type PyValue } from '../../src/pickle/value.js';
+import { encodePickle, PyDict, PyGlobal, PySet, PyTuple, type PyValue } from '../../src/pickle/index.js';
 import { strDict } from '../../src/protocol/index.js';
 import {
   decodeMutation,

@@ -8,10 +8,19 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { before, describe, test } from 'node:test';
 
-import { decodePickle } from '../../src/pickle/decode.js';
-import { encodePickle } from '../../src/pickle/encode.js';
-import { PyCodepointStr, PyDict, PySet, PyTuple, type PyValue } from '../../src/pickle/value.js';
-import { fromView, toView, viewsEqual, type View } from '../../src/pickle/view.js';
+import {
+  decodePickle,
+  encodePickle,
+  PyCodepointStr,
+  PyDict,
+  PySet,
+  PyTuple,
+  type PyValue,
+  fromView,
+  toView,
+  viewsEqual,
+  type View,
+} from '../../src/pickle/index.js';
 import { strDict } from '../../src/protocol/index.js';
 import { pyJsonDumps, pyJsonLoads } from '../../src/session/index.js';
 import { fixturePath } from '../helpers/fixtures.js';

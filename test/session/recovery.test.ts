@@ -7,10 +7,17 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { gunzipSync } from 'node:zlib';
 
-import { decodePickle } from '../../src/pickle/decode.js';
-import { encodePickle } from '../../src/pickle/encode.js';
-import { PyDict, PyGlobal, PyObject, PySet, PyTuple, type PyValue } from '../../src/pickle/value.js';
-import { toView } from '../../src/pickle/view.js';
+import {
+  decodePickle,
+  encodePickle,
+  PyDict,
+  PyGlobal,
+  PyObject,
+  PySet,
+  PyTuple,
+  type PyValue,
+  toView,
+} from '../../src/pickle/index.js';
 import { MessageType, nodesFromChunkLists, strDict, type Node } from '../../src/protocol/index.js';
 import {
   decodeMutation,

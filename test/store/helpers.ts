@@ -3,11 +3,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { encodePickle } from '../../src/pickle/encode.js';
-import { PyDict, pyInt, type PyValue } from '../../src/pickle/value.js';
+import { encodePickle, PyDict, pyInt, type PyValue } from '../../src/pickle/index.js';
 import type { SessionImage } from '../../src/store/session-image.js';
 import { NODE_STORE_FS, type StoreFileHandle, type StoreFs } from '../../src/store/fs-port.js';
-import { createFuncLogger, type Logger } from '../../src/session/logger.js';
+import { createFuncLogger, type Logger } from '../../src/session/index.js';
 
 /** A fresh directory under the OS temp dir; `cleanup()` removes it (call it in `after`/`afterEach`). */
 export function makeTempDir(prefix = 'store-'): { dir: string; cleanup: () => void } {

@@ -8,13 +8,10 @@ import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, test } from 'node:test';
 
-import { encodeMutation } from '../../src/session/mutation-codec.js';
-import type { Mutation } from '../../src/session/mutation.js';
-import { Session } from '../../src/session/session.js';
+import { encodeMutation, type Mutation, Session, NULL_LOGGER } from '../../src/session/index.js';
 import type { HistoryCheckpoint, HistoryListing, HistorySegment } from '../../src/store/history.js';
 import { HistoryKeeper, listHistory, planHistoryRetention } from '../../src/store/history.js';
 import { JournalWriter } from '../../src/store/journal-writer.js';
-import { NULL_LOGGER } from '../../src/session/logger.js';
 import { loadNewestValid } from '../../src/store/recovery.js';
 import { SnapshotWriter } from '../../src/store/snapshot-writer.js';
 import { collectingLogger, makeTempDir, nodeData } from './helpers.js';

@@ -9,8 +9,7 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, test } from 'node:test';
 
-import { decodeMutation } from '../../src/session/mutation-codec.js';
-import type { Mutation } from '../../src/session/mutation.js';
+import { decodeMutation, type Mutation } from '../../src/session/index.js';
 import { StoreError } from '../../src/store/errors.js';
 import { readJournalSegment } from '../../src/store/journal-reader.js';
 import { JournalSink } from '../../src/store/journal-sink.js';

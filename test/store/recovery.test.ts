@@ -18,9 +18,7 @@ import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, test } from 'node:test';
 
-import { decodePickle } from '../../src/pickle/decode.js';
-import { encodePickle } from '../../src/pickle/encode.js';
-import { PyDict, pyInt } from '../../src/pickle/value.js';
+import { decodePickle, encodePickle, PyDict, pyInt } from '../../src/pickle/index.js';
 import { recordHeader } from '../../src/store/journal-format.js';
 import { JournalWriter } from '../../src/store/journal-writer.js';
 import * as msg from '../../src/store/log-messages.js';

@@ -9,10 +9,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { gunzipSync, gzipSync } from 'node:zlib';
 
-import { decodePickle } from '../../src/pickle/decode.js';
-import { encodePickle } from '../../src/pickle/encode.js';
-import { PyDict, PyGlobal, pyInt, type PyValue } from '../../src/pickle/value.js';
-import { toView } from '../../src/pickle/view.js';
+import { decodePickle, encodePickle, PyDict, PyGlobal, pyInt, type PyValue, toView } from '../../src/pickle/index.js';
 import { StoreError } from '../../src/store/errors.js';
 import {
   decodeSnapshotBytes,
@@ -20,7 +17,7 @@ import {
   encodeSnapshot,
   readSnapshotFile,
 } from '../../src/store/snapshot-codec.js';
-import { DEFAULT_SESSION_LIMITS } from '../../src/session/limits.js';
+import { DEFAULT_SESSION_LIMITS } from '../../src/session/index.js';
 import { KEY_SERVER, SNAPSHOT_FORMAT_VERSION, type SnapshotMeta } from '../../src/store/snapshot-pickle.js';
 import { fixturePath } from '../helpers/fixtures.js';
 import { PYREF_PATH } from '../helpers/python.js';

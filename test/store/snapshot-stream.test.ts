@@ -10,8 +10,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 
-import { encodePickle } from '../../src/pickle/encode.js';
-import { PyDict } from '../../src/pickle/value.js';
+import { encodePickle, PyDict } from '../../src/pickle/index.js';
 import { encodeSnapshot } from '../../src/store/snapshot-codec.js';
 import { SNAPSHOT_FORMAT_VERSION, snapshotPickleParts, type SnapshotMeta } from '../../src/store/snapshot-pickle.js';
 import type { SessionImage } from '../../src/store/session-image.js';

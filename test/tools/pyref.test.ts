@@ -4,9 +4,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
-import { encodePickle } from '../../src/pickle/encode.js';
-import { PyByteArray, PyDict, PyGlobal, PyObject, PyPersId, PySet, PyTuple, pyInt } from '../../src/pickle/value.js';
-import type { View } from '../../src/pickle/view.js';
+import {
+  encodePickle,
+  PyByteArray,
+  PyDict,
+  PyGlobal,
+  PyObject,
+  PyPersId,
+  PySet,
+  PyTuple,
+  pyInt,
+  type View,
+} from '../../src/pickle/index.js';
 import { runPyref, type PyrefLine } from '../helpers/python.js';
 
 function b64(b: Uint8Array): string {

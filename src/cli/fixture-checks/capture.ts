@@ -3,7 +3,7 @@
  * message decodes, re-encodes and reads back to the same message; heartbeat frames are their
  * ASCII; a message the capture could not decode is refused with a ProtocolError.
  */
-import { toView, viewsEqual } from '../../pickle/view.js';
+import { toView, viewsEqual } from '../../pickle/index.js';
 import {
   decodeHeartbeat,
   decodeMessage,

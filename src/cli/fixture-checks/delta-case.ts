@@ -4,7 +4,7 @@
  * the expected value, `raises` (node unchanged) or `delta_rejected` — and as many reported
  * problems as deepdiff logged.
  */
-import { decodePickle } from '../../pickle/decode.js';
+import { decodePickle } from '../../pickle/index.js';
 import { checkDeltaStep } from './delta-step-check.js';
 import { bytesField, checkView, recordId, runCase, type CaseResult, type FixtureRecord } from './result.js';
 

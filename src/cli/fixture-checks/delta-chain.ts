@@ -4,9 +4,7 @@
  * Commits; after each step the state must equal that step's expected pickle (a failing step
  * leaves the state unchanged, as the reference server does).
  */
-import { decodePickle } from '../../pickle/decode.js';
-import type { PyValue } from '../../pickle/value.js';
-import { toView } from '../../pickle/view.js';
+import { decodePickle, type PyValue, toView } from '../../pickle/index.js';
 import { checkDeltaStep } from './delta-step-check.js';
 import { bytesField, checkView, recordId, runCase, type CaseResult, type FixtureRecord } from './result.js';
 

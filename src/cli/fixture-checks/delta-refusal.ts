@@ -3,12 +3,9 @@
  * strict reader must give the case's verdict, and whatever it accepts must be what deepdiff
  * 8.1.1 applied whole (`ok`, no log) with the same plain result.
  */
-import { DeltaError } from '../../delta/errors.js';
-import { applyDeltaStrict } from '../../delta/strict.js';
-import { decodePickle } from '../../pickle/decode.js';
-import type { PyValue } from '../../pickle/value.js';
-import { toView } from '../../pickle/view.js';
-import { findNonPlain } from '../../protocol/plain-pickle.js';
+import { DeltaError, applyDeltaStrict } from '../../delta/index.js';
+import { decodePickle, type PyValue, toView } from '../../pickle/index.js';
+import { findNonPlain } from '../../protocol/index.js';
 import {
   bytesField,
   check,

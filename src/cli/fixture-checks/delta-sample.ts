@@ -5,8 +5,7 @@
  * produce (REPLICATION-PROTOCOL.md §5.2), which the generated delta corpus never does.
  */
 import { applyDelta, decodeDelta } from '../../delta/index.js';
-import { decodePickle } from '../../pickle/index.js';
-import { toView, viewsEqual } from '../../pickle/view.js';
+import { decodePickle, toView, viewsEqual } from '../../pickle/index.js';
 import { check, fail, runCase, type CaseResult, type FixtureRecord } from './result.js';
 
 /** Whether a parsed `*.json` file is a delta-sample index (`{"cases": [{"files": {base, delta, result}}]}`). */

@@ -2,8 +2,7 @@
  * The verdict on one delta step, shared by single cases and chains: the outcome Python had
  * (`ok`, `raises`, `delta_rejected`), the number of logged problems, and an untouched input.
  */
-import type { PyValue } from '../../pickle/value.js';
-import { toView, viewsEqual } from '../../pickle/view.js';
+import { type PyValue, toView, viewsEqual } from '../../pickle/index.js';
 import { applyDeltaBytes } from './delta-step.js';
 import { bytesField, check, fail, str, type FixtureRecord } from './result.js';
 

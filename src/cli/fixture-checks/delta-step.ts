@@ -2,10 +2,8 @@
  * One `base + Delta(bytes)` as the server performs it, reported as a value: where it failed
  * (`decode` = `Delta(bytes)` raised, `apply` = `+` raised) instead of an exception.
  */
-import { applyDelta } from '../../delta/apply.js';
-import { decodeDelta } from '../../delta/decode-delta.js';
-import type { Delta } from '../../delta/types.js';
-import type { PyValue } from '../../pickle/value.js';
+import { applyDelta, decodeDelta, type Delta } from '../../delta/index.js';
+import type { PyValue } from '../../pickle/index.js';
 import { describeError } from './result.js';
 
 export type StepResult =

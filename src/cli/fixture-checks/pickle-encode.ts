@@ -4,9 +4,7 @@
  * encodes (pure), and the caller batches the results through `pyref.py --check` (strict mode)
  * and hands each answer to `judgeEncodeCase`.
  */
-import { decodePickle } from '../../pickle/decode.js';
-import { encodePickle } from '../../pickle/encode.js';
-import { fromView, toView, viewsEqual, type View } from '../../pickle/view.js';
+import { decodePickle, encodePickle, fromView, toView, viewsEqual, type View } from '../../pickle/index.js';
 import { check, fail, recordId, runCase, type CaseResult, type FixtureRecord } from './result.js';
 
 /** One line for `pyref.py --check`. */

@@ -3,10 +3,7 @@
  * `PickleError` — never another exception, a hang or a huge allocation — and the few valid ones
  * decode (shared/fixtures/README.md "pickle/malformed.jsonl").
  */
-import { decodePickle } from '../../pickle/decode.js';
-import { PickleError } from '../../pickle/errors.js';
-import type { PyValue } from '../../pickle/value.js';
-import { toView, viewsEqual, type View } from '../../pickle/view.js';
+import { decodePickle, PickleError, type PyValue, toView, viewsEqual, type View } from '../../pickle/index.js';
 import { bytesField, check, fail, recordId, runCase, type CaseResult, type FixtureRecord } from './result.js';
 
 /** The code each generated family must fail with; other lines only need some PickleError. */

@@ -2,8 +2,7 @@
  * pickle/opaque.jsonl lines (`pickle_b64` + `symbolic`): objects, class references and hostile
  * globals decode to inert records and nothing is resolved (shared/fixtures/README.md).
  */
-import { decodePickle } from '../../pickle/decode.js';
-import { PickleError } from '../../pickle/errors.js';
+import { decodePickle, PickleError } from '../../pickle/index.js';
 import { bytesField, check, checkView, recordId, runCase, type CaseResult, type FixtureRecord } from './result.js';
 
 export function checkOpaquePickle(record: FixtureRecord, fallbackId: string): CaseResult {

@@ -2,8 +2,7 @@
  * pickle/plain.jsonl lines (`pickle_b64` + `value`): plain values at protocols 0–5 decode as
  * CPython's `pickle.loads` reads them (shared/fixtures/README.md "pickle/plain.jsonl").
  */
-import { decodePickle } from '../../pickle/decode.js';
-import { PickleError } from '../../pickle/errors.js';
+import { decodePickle, PickleError } from '../../pickle/index.js';
 import { bytesField, check, checkView, recordId, runCase, type CaseResult, type FixtureRecord } from './result.js';
 
 const STRICT = { allowGlobal: () => false, allowPersistentIds: false } as const;

@@ -2,8 +2,7 @@
  * What every fixture checker returns, and the small helpers they share. Checkers are pure: a
  * fixture record in, a verdict out; only check-fixtures.ts reads files and starts processes.
  */
-import { toView, viewsEqual, type View } from '../../pickle/view.js';
-import type { PyValue } from '../../pickle/value.js';
+import { toView, viewsEqual, type View, type PyValue } from '../../pickle/index.js';
 
 /** One fixture case's verdict. `detail` says what differed when it failed. */
 export interface CaseResult {
