@@ -17,9 +17,9 @@ import {
 } from '../../src/cli/index.js';
 import { ReplicationClient } from '../../src/client/index.js';
 import { createFuncLogger } from '../../src/session/index.js';
-import { SessionServer } from '../../src/net/index.js';
+import type { SessionServer } from '../../src/net/index.js';
 import { NODE_STORE_FS, type StoreFs, type JournalFsyncPolicy } from '../../src/store/index.js';
-import { withFreeBasePort } from '../helpers/ports.js';
+import { startServerOver } from '../helpers/wired-server.js';
 import { tempDataDir } from '../integration/cli-server.js';
 import { ADMIN_PASSWORD, LogSink } from '../integration/harness.js';
 
@@ -91,18 +91,7 @@ export async function startConsoleServer(opts: ConsoleOptions = {}): Promise<Con
     serverVersion: 'test',
     fs,
   });
-  const server = await withFreeBasePort((port) =>
-    SessionServer.start({
-      port,
-      host: '127.0.0.1',
-      session: persistence.session,
-      persist: persistence.persist,
-      save: (reason) => void persistence.save(reason),
-      logger,
-    }),
-  );
-  persistence.onRefuse = (reason) => server.stopAccepting(reason);
-  persistence.onResume = () => server.resumeAccepting();
+  const server = await startServerOver(persistence, logger);
   const track: { lastSave: SaveResult | null } = { lastSave: null };
   const state: ConsoleState = {
     session: persistence.session,

@@ -10,10 +10,9 @@ import { afterEach, describe, test } from 'node:test';
 
 import { Persistence } from '../../src/cli/index.js';
 import { createFuncLogger } from '../../src/session/index.js';
-import { SessionServer } from '../../src/net/index.js';
 import { MessageType } from '../../src/protocol/index.js';
 import { NODE_STORE_FS, type StoreFs, type JournalFsyncPolicy, logSessionSaved } from '../../src/store/index.js';
-import { withFreeBasePort } from '../helpers/ports.js';
+import { startServerOver } from '../helpers/wired-server.js';
 import { tempDataDir, closeAll } from './cli-server.js';
 import { ADMIN_PASSWORD, LogSink, nodeBytes, uuidOf } from './harness.js';
 import { ReplicationClient } from '../../src/client/index.js';
@@ -53,18 +52,7 @@ async function start(journalFsync: JournalFsyncPolicy) {
     serverVersion: 'test',
     fs: flaky.fs,
   });
-  const server = await withFreeBasePort((port) =>
-    SessionServer.start({
-      port,
-      host: '127.0.0.1',
-      session: persistence.session,
-      persist: persistence.persist,
-      save: (reason) => void persistence.save(reason),
-      logger,
-    }),
-  );
-  persistence.onRefuse = (reason) => server.stopAccepting(reason);
-  persistence.onResume = () => server.resumeAccepting();
+  const server = await startServerOver(persistence, logger);
   const clients: ReplicationClient[] = [];
   cleanups.push(async () => {
     await Promise.all(clients.map((c) => c.close()));
