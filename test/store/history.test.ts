@@ -160,7 +160,8 @@ describe('HistoryKeeper with the journal and snapshot writers', () => {
     assert.equal(recovered.image?.nodes.length, 20);
   });
 
-  test('size bound: the oldest generation goes with a log line naming HISTORY_MAX_BYTES', async () => {
+  /** A history of two 5,000-byte checkpoints, an hour apart, and a keeper over it. */
+  function twoGenerations(maxBytes: number) {
     const { dir, cleanup } = makeTempDir('history-');
     cleanups.push(cleanup);
     mkdirSync(join(dir, 'history'));
@@ -170,11 +171,16 @@ describe('HistoryKeeper with the journal and snapshot writers', () => {
     const keeper = new HistoryKeeper({
       dataDir: dir,
       retentionMs: 1000 * H,
-      maxBytes: 6000,
+      maxBytes,
       checkpointIntervalMs: H,
       log,
       now: () => Date.UTC(2025, 0, 12, 12),
     });
+    return { dir, log, keeper };
+  }
+
+  test('size bound: the oldest generation goes with a log line naming HISTORY_MAX_BYTES', async () => {
+    const { dir, log, keeper } = twoGenerations(6000);
     const drops = await keeper.prune();
     assert.equal(drops.length, 1);
     assert.deepEqual(readdirSync(join(dir, 'history')), ['20250112T110000000Z-bbbbbbbb.pkl']);
@@ -185,20 +191,7 @@ describe('HistoryKeeper with the journal and snapshot writers', () => {
   });
 
   test('a disk low on space empties history, the newest generation too, before snapshots fail', async () => {
-    const { dir, cleanup } = makeTempDir('history-');
-    cleanups.push(cleanup);
-    mkdirSync(join(dir, 'history'));
-    const log = collectingLogger();
-    writeFileSync(join(dir, 'history', '20250112T100000000Z-aaaaaaaa.pkl'), Buffer.alloc(5000));
-    writeFileSync(join(dir, 'history', '20250112T110000000Z-bbbbbbbb.pkl'), Buffer.alloc(5000));
-    const keeper = new HistoryKeeper({
-      dataDir: dir,
-      retentionMs: 1000 * H,
-      maxBytes: 1e12,
-      checkpointIntervalMs: H,
-      log,
-      now: () => Date.UTC(2025, 0, 12, 12),
-    });
+    const { dir, log, keeper } = twoGenerations(1e12);
     assert.deepEqual(await keeper.relieve(0), []);
     await keeper.relieve(6000);
     assert.deepEqual(readdirSync(join(dir, 'history')), []);
