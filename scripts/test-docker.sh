@@ -6,7 +6,11 @@
 #   LARGE_SESSION=1 npm run test:docker    also times the stop of a ~1 GB session
 #
 # It installs what is missing (Debian's docker.io, docker-compose, mmdebstrap), starts its own
-# dockerd and stops it at the end, and removes every container and image it made. Docker Hub is
+# dockerd and stops it at the end, and removes every container and image it made. The flow runs
+# with Debian's docker-compose 1.29 and again with Compose v2: the `docker compose` plugin when the
+# machine has one, otherwise Debian's own v2 package (docker-compose from trixie, fetched and
+# signature-checked by apt-get with a private state directory, unpacked under $WORK, never
+# installed over the 1.29 package; kept in DOCKER_TEST_CACHE for a week). Docker Hub is
 # not reachable from the machines this runs on, so it builds a stand-in for node:20-bookworm-slim
 # (mmdebstrap of bookworm + this machine's Node 20 and npm + this machine's CA bundle, which the
 # registries' TLS proxy needs) and passes it as NODE_IMAGE. The bookworm tree is cached in
@@ -98,6 +102,41 @@ if [ "${#need[@]}" -gt 0 ]; then
 fi
 [ -f dist/test/docker/session-tool.js ] || npm run build >/dev/null
 
+# Compose v2: the machine's plugin, or Debian's v2 package used from a private DOCKER_CONFIG.
+cache_dir=${DOCKER_TEST_CACHE:-/var/cache/multiuser-server-docker-test}
+mkdir -p "$cache_dir"
+compose_v2_config=
+if ! docker compose version >/dev/null 2>&1; then
+  v2_dir=$cache_dir/compose-v2
+  v2_bin=$v2_dir/root/usr/libexec/docker/cli-plugins/docker-compose
+  if ! { [ -x "$v2_bin" ] && [ -n "$(find "$v2_bin" -mtime -7)" ]; }; then
+    log "fetching Debian's Compose v2 package (docker-compose from trixie) with apt-get"
+    rm -rf "$v2_dir"
+    mkdir -p "$v2_dir/lists/partial" "$v2_dir/cache/archives/partial" "$v2_dir/deb"
+    # signed-by: apt checks the suite's signature against Debian's archive keyring, as for any
+    # package it installs.
+    echo 'deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian trixie main' \
+      >"$v2_dir/sources.list"
+    apt_v2=(-o "Dir::Etc::SourceList=$v2_dir/sources.list" -o Dir::Etc::SourceParts=/dev/null
+      -o "Dir::State::Lists=$v2_dir/lists" -o "Dir::Cache=$v2_dir/cache" -o APT::Sandbox::User=root
+      -o Debug::NoLocking=1)
+    apt-get "${apt_v2[@]}" update >"$WORK/apt-v2.log" 2>&1 || { tail -n 5 "$WORK/apt-v2.log"; fail "apt-get update of trixie for Compose v2 failed"; }
+    (cd "$v2_dir/deb" && apt-get "${apt_v2[@]}" download docker-compose/trixie) >>"$WORK/apt-v2.log" 2>&1 ||
+      { tail -n 5 "$WORK/apt-v2.log"; fail "apt-get download of Compose v2 failed"; }
+    dpkg-deb -x "$v2_dir"/deb/docker-compose_*.deb "$v2_dir/root" || fail "cannot unpack the Compose v2 package"
+    [ -x "$v2_bin" ] || fail "the Compose v2 package has no $v2_bin"
+    touch "$v2_bin"
+  fi
+  compose_v2_config=$WORK/docker-config
+  mkdir -p "$compose_v2_config/cli-plugins"
+  ln -s "$v2_bin" "$compose_v2_config/cli-plugins/docker-compose"
+fi
+# Compose v2 as the operator types it.
+compose_v2() {
+  if [ -n "$compose_v2_config" ]; then DOCKER_CONFIG=$compose_v2_config docker compose "$@"; else docker compose "$@"; fi
+}
+compose_v2 version >/dev/null 2>&1 || fail "docker compose (v2) does not run: $(compose_v2 version 2>&1 | head -n 2)"
+
 # --- the daemon -------------------------------------------------------------------------------
 if pgrep -x dockerd >/dev/null; then
   fail "another dockerd is running (pid $(pgrep -x dockerd | tr '\n' ' ')): it would share docker0 and the iptables chains; stop it first"
@@ -126,9 +165,7 @@ ln -s ../lib/node_modules/npm/bin/npm-cli.js "$WORK/add/usr/local/bin/npm"
 ln -s ../lib/node_modules/npm/bin/npx-cli.js "$WORK/add/usr/local/bin/npx"
 cp /etc/ssl/certs/ca-certificates.crt "$WORK/add/etc/ssl/certs/ca-certificates.crt"
 # The bookworm tree is kept between runs (a week at most): mmdebstrap is the slowest step here.
-cache_dir=${DOCKER_TEST_CACHE:-/var/cache/multiuser-server-docker-test}
 base_tar=$cache_dir/bookworm-minbase.tar
-mkdir -p "$cache_dir"
 if [ -s "$base_tar" ] && [ -n "$(find "$base_tar" -mtime -7)" ]; then
   log "reusing $base_tar"
 else
@@ -291,15 +328,47 @@ d5=$(tool digest 5555 '')
 [ "$(stat -c %u data/copied-by-root.json)" = 10001 ] || fail "a root-owned file in data/ was not handed over"
 ok "empty SERVER_PASSWORD starts a public session with the same graph; root-owned files in data/ handed to 10001"
 
-# --- docker compose v2, when this machine has it ----------------------------------------------
-if docker compose version >/dev/null 2>&1; then
-  [[ "$(docker compose ps)" == *"$CONTAINER"* ]] || fail "docker compose (v2) does not see the service"
-  docker compose restart >/dev/null 2>&1 || fail "docker compose restart failed"
-  wait_health healthy 90
-  ok "docker compose (v2) $(docker compose version --short) reads the same file"
-else
-  log "note: no 'docker compose' v2 plugin on this machine; only docker-compose $(docker-compose version --short) was exercised"
-fi
+# --- the same operator flow with docker compose (v2) ------------------------------------------
+v2_version=$(compose_v2 version --short)
+[[ "$(compose_v2 ps)" == *"$CONTAINER"* ]] || fail "docker compose (v2) does not see the service started by docker-compose 1.29"
+v2_logs_have() {
+  compose_v2 logs --no-color >"$WORK/logs-v2.txt" 2>&1
+  grep -q -- "$1" "$WORK/logs-v2.txt"
+}
+compose_v2 exec -T "$CONTAINER" multiuser-server verify >"$WORK/verify-v2.txt" 2>&1 ||
+  fail "docker compose exec ... multiuser-server verify failed: $(tail -n 3 "$WORK/verify-v2.txt")"
+ok "docker compose (v2) $v2_version: ps sees the running service; exec $CONTAINER multiuser-server verify passes beside the server"
+compose_v2 restart >/dev/null 2>&1 || fail "docker compose restart failed"
+wait_health healthy 90
+d6=$(tool digest 5555 '')
+[ "$d6" = "$d3" ] || fail "graph differs after docker compose restart"
+ok "docker compose restart: healthy again, a joining client gets the same graph"
+compose_v2 down >/dev/null 2>&1 || fail "docker compose down failed"
+[ "$(docker ps -aq --filter "name=^${CONTAINER}\$" | wc -l)" = 0 ] || fail "docker compose down left the container"
+[ ! -e data/server.lock ] || fail "server.lock left behind by docker compose down"
+t0=$(now_ms)
+compose_v2 up -d >/dev/null 2>&1 || fail "docker compose up -d failed"
+wait_health healthy 90
+ok "docker compose down, then up -d to healthy in $(($(now_ms) - t0)) ms; lock released in between"
+v2_logs_have 'Auto-save enabled (interval: 120s)' || fail "no 'Auto-save enabled' in docker compose logs"
+v2_logs_have 'Session restored from disk' || fail "no 'Session restored from disk' in docker compose logs"
+d7=$(tool digest 5555 '')
+[ "$d7" = "$d3" ] || fail "graph differs after docker compose down/up"
+ok "docker compose logs | grep finds 'Auto-save enabled' and 'Session restored from disk'; same graph"
+compose_v2 logs -f --no-color >"$WORK/final-v2.log" 2>&1 &
+follower=$!
+compose_v2 down >/dev/null 2>&1 || fail "the last docker compose down failed"
+wait "$follower" || true
+grep -q "$shutdown_line" "$WORK/final-v2.log" || fail "no shutdown save at docker compose down: $(tail -5 "$WORK/final-v2.log")"
+[ ! -e data/server.lock ] || fail "server.lock left behind"
+ok "docker compose down: 'Session saved to disk (reason: shutdown)', lock released"
+mv .env "$WORK/env.saved"
+docker-compose up -d >"$WORK/noenv-v1.txt" 2>&1 && fail "docker-compose up -d started without a .env"
+grep -q "Couldn't find env file" "$WORK/noenv-v1.txt" || fail "unexpected words without .env: $(cat "$WORK/noenv-v1.txt")"
+compose_v2 up -d >"$WORK/noenv-v2.txt" 2>&1 && fail "docker compose up -d started without a .env"
+grep -q 'env file .* not found' "$WORK/noenv-v2.txt" || fail "unexpected words without .env: $(cat "$WORK/noenv-v2.txt")"
+mv "$WORK/env.saved" .env
+ok "without .env both refuse to start: '$(head -n 1 "$WORK/noenv-v1.txt")' / '$(head -n 1 "$WORK/noenv-v2.txt")'"
 
 # --- optional: stop of a ~1 GB session within the grace period --------------------------------
 if [ "$LARGE_SESSION" = 1 ]; then
