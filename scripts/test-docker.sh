@@ -242,6 +242,15 @@ wait_health() {
   done
 }
 now_ms() { date +%s%3N; }
+# A log follower started in the background attaches asynchronously: a stop issued before it has
+# attached leaves its file without the stop's lines. Wait until it has written the start line.
+follower_attached() {
+  local file=$1 from=$SECONDS
+  until grep -q 'Auto-save enabled' "$file" 2>/dev/null; do
+    [ $((SECONDS - from)) -lt 30 ] || fail "the log follower did not attach within 30 s"
+    sleep 0.1
+  done
+}
 tool() { timeout 300 node "$ROOT/dist/test/docker/session-tool.js" "$@"; }
 
 # --- first start: ./data does not exist; the daemon creates it as root ------------------------
@@ -251,6 +260,10 @@ docker-compose up -d >/dev/null 2>&1 || fail "docker-compose up -d failed"
 wait_health healthy 90
 ok "docker-compose up -d to healthy in $(($(now_ms) - t0)) ms (first start, image present)"
 logs_have 'Auto-save enabled (interval: 120s)' || fail "no 'Auto-save enabled' in docker-compose logs"
+# What one health check costs inside the container (docs/benchmarks.md "Deployment").
+docker exec "$CONTAINER" bash -c 'TIMEFORMAT="%R s wall, %U s user, %S s sys"; time healthcheck.sh' >"$WORK/hc-cost.txt" 2>&1 ||
+  fail "healthcheck.sh failed on a healthy server: $(cat "$WORK/hc-cost.txt")"
+log "one health check: $(tail -n 1 "$WORK/hc-cost.txt")"
 ok "docker-compose logs | grep \"Auto-save enabled\" finds the line"
 uid=$(docker exec "$CONTAINER" sh -c 'grep ^Uid: /proc/1/status' | awk '{print $2}')
 [ "$uid" = 10001 ] || fail "the server (PID 1) runs as uid $uid, not 10001"
@@ -302,6 +315,7 @@ shutdown_line='Session saved to disk (reason: shutdown)'
 earlier=$(docker-compose logs --no-color 2>&1 | grep -c "$shutdown_line" || true)
 docker-compose logs -f --no-color >"$WORK/final.log" 2>&1 &
 follower=$!
+follower_attached "$WORK/final.log"
 t0=$(now_ms)
 docker-compose down >/dev/null 2>&1 || fail "docker-compose down failed"
 down_ms=$(($(now_ms) - t0))
@@ -357,6 +371,7 @@ d7=$(tool digest 5555 '')
 ok "docker compose logs | grep finds 'Auto-save enabled' and 'Session restored from disk'; same graph"
 compose_v2 logs -f --no-color >"$WORK/final-v2.log" 2>&1 &
 follower=$!
+follower_attached "$WORK/final-v2.log"
 compose_v2 down >/dev/null 2>&1 || fail "the last docker compose down failed"
 wait "$follower" || true
 grep -q "$shutdown_line" "$WORK/final-v2.log" || fail "no shutdown save at docker compose down: $(tail -5 "$WORK/final-v2.log")"
@@ -380,13 +395,18 @@ if [ "$LARGE_SESSION" = 1 ]; then
   docker-compose up -d >/dev/null 2>&1
   wait_health healthy 300
   restore_ms=$(($(now_ms) - t0))
+  # One change, so the stop has a real save of the whole session to make (an unchanged session
+  # is not rewritten).
+  tool touch 5555 '' >/dev/null || fail "large session: our client could not change it"
   docker-compose logs -f --no-color >"$WORK/large.log" 2>&1 &
   follower=$!
+  follower_attached "$WORK/large.log"
   t0=$(now_ms)
   docker-compose stop >/dev/null 2>&1
   stop_ms=$(($(now_ms) - t0))
   wait "$follower" || true
-  grep -q 'Session saved to disk (reason: shutdown)' "$WORK/large.log" || fail "large session: no shutdown save"
+  grep 'Session saved to disk (reason: shutdown)' "$WORK/large.log" | grep -vq 'unchanged since' ||
+    fail "large session: no full shutdown save: $(grep 'Session saved' "$WORK/large.log" | tail -n 1)"
   [ "$(docker inspect -f '{{.State.ExitCode}}' "$CONTAINER")" = 0 ] || fail "large session: killed before the end of its save"
   ok "$(cat "$WORK/large.json"): up -d to healthy $restore_ms ms; docker-compose stop $stop_ms ms including the final save (grace period, exit 0); snapshot $(du -m data/session_snapshot.pkl | cut -f1) MB"
 fi

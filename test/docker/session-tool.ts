@@ -4,6 +4,8 @@
  *
  *   init PORT ADMIN_PW SERVER_PW      admin initialises 3 nodes; bob joins, writes chat and tasks
  *   mutate PORT SERVER_PW             a user adds a node and renames another (journal only, no save)
+ *   touch PORT SERVER_PW              a user who does not join (the session may be large) writes a chat
+ *                                     message: the smallest change that makes the next save a real one
  *   seed-large DIR                    writes the persistence benchmark's ~1 GB scene into DIR (a stopped
  *                                     server's data directory), as the server's own store code does
  *   digest PORT SERVER_PW             a new user joins: the graph (sha256 per node), chat and tasks
@@ -91,6 +93,22 @@ async function mutate(port: number, serverPw: string): Promise<unknown> {
   }
 }
 
+async function touch(port: number, serverPw: string): Promise<unknown> {
+  const frank = client(port, 'frank', serverPw);
+  try {
+    await login(frank, 'RUNNING');
+    const chat = CHAT.replace('lamp done, see you tomorrow', `touched at ${Date.now()}`).replace(/"bob"/, '"frank"');
+    await frank.updateMetadata([['chat_messages', chat]]);
+    // The server relays the list once it has taken (and journaled) the update.
+    await frank.waitForUsers((list) =>
+      list.some((u) => u.name === 'frank' && u.metadata instanceof PyDict && u.metadata.get('chat_messages') === chat),
+    );
+    return { touched: true };
+  } finally {
+    await frank.close('done');
+  }
+}
+
 /**
  * Loading 1 GB through one client takes minutes and starves both sides' heartbeats on this small
  * machine; the stop being measured starts from a restored session either way.
@@ -139,6 +157,8 @@ async function main(argv: string[]): Promise<unknown> {
       return init(port, rest[0], rest[1] ?? '');
     case 'mutate':
       return mutate(port, rest[0] ?? '');
+    case 'touch':
+      return touch(port, rest[0] ?? '');
     case 'seed-large':
       return seedLarge(portText);
     case 'digest':
