@@ -1,10 +1,13 @@
 /**
  * Session history (docs/history.md), four parts, each `HISTORY_ROUNDS` times (medians reported):
  *
- * - `reconstruct`: a data dir with a checkpoint of a scene (12 MB / 5,000 nodes by default; `1gb`
- *   on request) and `HISTORY_CHANGES` (100,000) changes after it — half node updates, half 200 B
- *   Commits, as the restart benchmark writes them — then the session at the last moment rebuilt
- *   (HistoryReader: open, momentAt, reconstruct = checkpoint load + replay). Target: ≤ 10 s.
+ * - `reconstruct`: a data dir with a checkpoint of a scene (12 MB / 5,000 nodes by default;
+ *   `1gb-many` = 4,600 meshes of ~220 KB + 15,400 objects, or `1gb` = 200 meshes of ~5 MB, on
+ *   request) and `HISTORY_CHANGES` (100,000) changes after it — `HISTORY_WORKLOAD` `typical`
+ *   (default: runs of transform / property Commits on nodes across the scene, `typicalCommits`)
+ *   or `restart` (half node updates, half 200 B Commits on one node, as the restart benchmark
+ *   writes them) — then the session at the last moment rebuilt (HistoryReader: open, momentAt,
+ *   reconstruct = checkpoint load + replay), wall and CPU time. Target: ≤ 10 s.
  * - `list`: `HISTORY_LIST_CHANGES` (1,000,000) small changes in 20 segments; the first page
  *   (100 changes), the page at `--since` 10 minutes before the end (segments skipped by their
  *   start time), in-process through `runHistory`, and the first page through the compiled CLI
@@ -16,7 +19,7 @@
  *   2 KB mesh edit) with and without the stamp.
  *
  * Env: HISTORY_PARTS (reconstruct,list,overhead,bytes), HISTORY_ROUNDS (3), HISTORY_SCENES
- * (12mb), HISTORY_CHANGES (100000), HISTORY_LIST_CHANGES (1000000), HISTORY_OVERHEAD_N (20000),
+ * (12mb; also 1gb-many, 1gb), HISTORY_WORKLOAD (typical), HISTORY_CHANGES (100000), HISTORY_LIST_CHANGES (1000000), HISTORY_OVERHEAD_N (20000),
  * HISTORY_TMP (the OS temp dir).
  */
 import { spawnSync } from 'node:child_process';
@@ -141,6 +144,7 @@ async function reconstructPart(sceneName: string): Promise<void> {
   const prepareMs = ms(t0);
   const runs: {
     totalMs: number;
+    cpuMs: number;
     momentMs: number;
     loadMs: number;
     replayMs: number;
@@ -149,12 +153,16 @@ async function reconstructPart(sceneName: string): Promise<void> {
   }[] = [];
   for (let r = 0; r < rounds; r++) {
     const t = process.hrtime.bigint();
+    // CPU time (this process, zlib's threads included): steadier than wall time on a shared machine.
+    const cpu0 = process.cpuUsage();
     const reader = await HistoryReader.open(dir, { adminPassword: 'bench' });
     const moment = await reader.momentAt(Date.now());
     const momentMs = ms(t);
     const rebuilt = await reader.reconstruct(moment);
+    const cpu = process.cpuUsage(cpu0);
     runs.push({
       totalMs: ms(t),
+      cpuMs: (cpu.user + cpu.system) / 1000,
       momentMs,
       loadMs: rebuilt.loadMs,
       replayMs: rebuilt.replayMs,
@@ -176,6 +184,7 @@ async function reconstructPart(sceneName: string): Promise<void> {
     replayed: runs[0].replayed,
     prepare_ms: Math.round(prepareMs),
     reconstruct_ms: Math.round(median(runs.map((x) => x.totalMs))),
+    cpu_ms: Math.round(median(runs.map((x) => x.cpuMs))),
     moment_at_ms: Math.round(median(runs.map((x) => x.momentMs))),
     checkpoint_load_ms: Math.round(median(runs.map((x) => x.loadMs))),
     replay_ms: Math.round(median(runs.map((x) => x.replayMs))),
