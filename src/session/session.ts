@@ -236,7 +236,8 @@ export class Session {
    * Replays one journal record (recovery): the same state change the live handler made when it
    * accepted it, without validating it again and without a `persist` effect. Returns log effects
    * only; a record that cannot be applied (a Commit whose node is missing) is logged at `error`
-   * and skipped. Call `finishRecovery` after the last record (or the next `handle` does it).
+   * and skipped. Nodes changed by Commits stay decoded until the replay is settled (decoded-nodes.ts):
+   * call `finishRecovery` after the last record (or the next `handle` does it), or `settleReplay`.
    */
   applyMutation(mutation: Mutation): Effect[] {
     return this.run(() => {
