@@ -1,10 +1,13 @@
 /**
  * Session history (docs/history.md), four parts, each `HISTORY_ROUNDS` times (medians reported):
  *
- * - `reconstruct`: a data dir with a checkpoint of a scene (12 MB / 5,000 nodes by default; `1gb`
- *   on request) and `HISTORY_CHANGES` (100,000) changes after it — half node updates, half 200 B
- *   Commits, as the restart benchmark writes them — then the session at the last moment rebuilt
- *   (HistoryReader: open, momentAt, reconstruct = checkpoint load + replay). Target: ≤ 10 s.
+ * - `reconstruct`: a data dir with a checkpoint of a scene (12 MB / 5,000 nodes by default;
+ *   `1gb-many` = 4,600 meshes of ~220 KB + 15,400 objects, or `1gb` = 200 meshes of ~5 MB, on
+ *   request) and `HISTORY_CHANGES` (100,000) changes after it — `HISTORY_WORKLOAD` `typical`
+ *   (default: runs of transform / property Commits on nodes across the scene, `typicalCommits`)
+ *   or `restart` (half node updates, half 200 B Commits on one node, as the restart benchmark
+ *   writes them) — then the session at the last moment rebuilt (HistoryReader: open, momentAt,
+ *   reconstruct = checkpoint load + replay), wall and CPU time. Target: ≤ 10 s.
  * - `list`: `HISTORY_LIST_CHANGES` (1,000,000) small changes in 20 segments; the first page
  *   (100 changes), the page at `--since` 10 minutes before the end (segments skipped by their
  *   start time), in-process through `runHistory`, and the first page through the compiled CLI
@@ -16,12 +19,12 @@
  *   2 KB mesh edit) with and without the stamp.
  *
  * Env: HISTORY_PARTS (reconstruct,list,overhead,bytes), HISTORY_ROUNDS (3), HISTORY_SCENES
- * (12mb), HISTORY_CHANGES (100000), HISTORY_LIST_CHANGES (1000000), HISTORY_OVERHEAD_N (20000),
+ * (12mb; also 1gb-many, 1gb), HISTORY_WORKLOAD (typical), HISTORY_CHANGES (100000), HISTORY_LIST_CHANGES (1000000), HISTORY_OVERHEAD_N (20000),
  * HISTORY_TMP (the OS temp dir).
  */
 import { spawnSync } from 'node:child_process';
 import { linkSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
@@ -31,10 +34,10 @@ import { encodePickle } from '../src/pickle/index.js';
 import { strDict } from '../src/protocol/index.js';
 import { encodeMutationParts, type Mutation, Session } from '../src/session/index.js';
 import { HISTORY_DIR, JOURNAL_DIR, SNAPSHOT_FILE, JournalWriter, readMetadataFile } from '../src/store/index.js';
-import { COMMIT_TARGET, writeDataDir } from './lib/data-dir.js';
+import { type BenchRecord, COMMIT_TARGET, writeDataDir } from './lib/data-dir.js';
 import { median, report } from './lib/harness.js';
-import { commitPayload, initialNodeBytes } from './lib/payloads.js';
-import { makeScene, SCENE_12MB, SCENE_1GB, type SceneSpec } from './lib/scene.js';
+import { benchUuid, commitPayload, initialNodeBytes } from './lib/payloads.js';
+import { makeScene, Rng, SCENE_12MB, SCENE_1GB, SCENE_1GB_MANY, type SceneSpec } from './lib/scene.js';
 
 const list = (name: string, dflt: string): string[] =>
   (process.env[name] ?? dflt)
@@ -50,11 +53,70 @@ const parts = new Set(list('HISTORY_PARTS', 'reconstruct,list,overhead,bytes'));
 const rounds = num('HISTORY_ROUNDS', 3);
 const root = mkdtempSync(join(process.env.HISTORY_TMP ?? tmpdir(), 'mus-history-bench-'));
 const MAIN = join(fileURLToPath(new URL('.', import.meta.url)), '..', 'src', 'cli', 'main.js');
-const SCENES: Record<string, SceneSpec> = { '12mb': SCENE_12MB, '1gb': SCENE_1GB };
+const SCENES: Record<string, SceneSpec> = { '12mb': SCENE_12MB, '1gb': SCENE_1GB, '1gb-many': SCENE_1GB_MANY };
 const EMPTY_DEPS = encodePickle([]);
 const sink = (): Writable => new Writable({ write: (_c, _e, cb) => cb() });
 const ms = (t0: bigint): number => Number(process.hrtime.bigint() - t0) / 1e6;
 process.on('exit', () => rmSync(root, { recursive: true, force: true }));
+
+/** `{'values_changed': {path: {'new_value': v}}}`, as the add-on's `Delta.dumps()` writes it. */
+function valuesChanged(entries: [string, number][]): Buffer {
+  return encodePickle(
+    strDict([['values_changed', strDict(entries.map(([path, v]) => [path, strDict([['new_value', v]])]))]]),
+  );
+}
+
+/**
+ * Typical Commits, as artists make them: runs of 1-20 consecutive edits of one node (dragging an
+ * object, tuning a slider), four runs in five moving an object (location, rotation, the matrix's
+ * translation: ~330 B deltas), one in five a mesh property (material roughness, auto smooth), on
+ * nodes picked at random across the scene; stamped, one a millisecond, by one of four users.
+ */
+function typicalCommits(spec: SceneSpec, changes: number): (i: number) => BenchRecord {
+  const meshes = spec.smallMeshes + spec.bigMeshes;
+  const objects = spec.nodes - meshes;
+  const rng = new Rng(42);
+  const users = ['alice', 'bob', 'carol', 'dave'];
+  const start = Date.now() - changes;
+  let left = 0;
+  let uuid = '';
+  let isMesh = false;
+  let user = users[0];
+  let deps: string[] = [];
+  let depsBytes = EMPTY_DEPS;
+  return (i) => {
+    if (left === 0) {
+      left = 1 + Math.floor(rng.next() * 20);
+      isMesh = meshes > 0 && rng.next() < 0.2;
+      const n = Math.floor(rng.next() * (isMesh ? meshes : objects));
+      uuid = benchUuid((isMesh ? 100_000 : 200_000) + n);
+      // An object's Commit carries its dependency list: its mesh (scene.ts), as it was.
+      deps = !isMesh && n < meshes ? [benchUuid(100_000 + n)] : [];
+      depsBytes = encodePickle(deps);
+      user = users[Math.floor(rng.next() * users.length)];
+    }
+    left -= 1;
+    const v = Math.round(rng.next() * 1e6) / 1e4;
+    const deltaBytes = isMesh
+      ? valuesChanged([
+          ["root['materials'][0]['roughness']", v / 100],
+          ["root['auto_smooth_angle']", v / 50],
+        ])
+      : valuesChanged([
+          ["root['location'][0]", v],
+          ["root['location'][1]", v + 1],
+          ["root['location'][2]", v + 2],
+          ["root['rotation_euler'][2]", v / 10],
+          ["root['matrix_world'][0][3]", v],
+          ["root['matrix_world'][1][3]", v + 1],
+          ["root['matrix_world'][2][3]", v + 2],
+        ]);
+    return {
+      mutation: { type: 'commit', uuid, deps, depsBytes, deltaBytes },
+      stamp: { atMs: start + i, by: user },
+    };
+  };
+}
 
 /** Checkpoint = the saved snapshot, hard-linked into history/ as the server does at start. */
 async function checkpointDataDir(dir: string): Promise<void> {
@@ -70,26 +132,62 @@ async function reconstructPart(sceneName: string): Promise<void> {
   const dir = join(root, `reconstruct-${sceneName}`);
   const t0 = process.hrtime.bigint();
   const scene = makeScene(spec);
-  const written = await writeDataDir(dir, scene.image, changes);
+  const workload = process.env.HISTORY_WORKLOAD ?? 'typical';
+  if (workload !== 'typical' && workload !== 'restart') throw new Error('HISTORY_WORKLOAD: typical or restart');
+  const written = await writeDataDir(
+    dir,
+    scene.image,
+    changes,
+    workload === 'typical' ? typicalCommits(spec, changes) : undefined,
+  );
   await checkpointDataDir(dir);
   const prepareMs = ms(t0);
-  const runs: { totalMs: number; nodes: number; replayed: number }[] = [];
+  const runs: {
+    totalMs: number;
+    cpuMs: number;
+    momentMs: number;
+    loadMs: number;
+    replayMs: number;
+    nodes: number;
+    replayed: number;
+  }[] = [];
   for (let r = 0; r < rounds; r++) {
     const t = process.hrtime.bigint();
+    // CPU time (this process, zlib's threads included): steadier than wall time on a shared machine.
+    const cpu0 = process.cpuUsage();
     const reader = await HistoryReader.open(dir, { adminPassword: 'bench' });
-    const rebuilt = await reader.reconstruct(await reader.momentAt(Date.now()));
-    runs.push({ totalMs: ms(t), nodes: rebuilt.image.nodes.length, replayed: rebuilt.replayed });
+    const moment = await reader.momentAt(Date.now());
+    const momentMs = ms(t);
+    const rebuilt = await reader.reconstruct(moment);
+    const cpu = process.cpuUsage(cpu0);
+    runs.push({
+      totalMs: ms(t),
+      cpuMs: (cpu.user + cpu.system) / 1000,
+      momentMs,
+      loadMs: rebuilt.loadMs,
+      replayMs: rebuilt.replayMs,
+      nodes: rebuilt.image.nodes.length,
+      replayed: rebuilt.replayed,
+    });
+    // Every change must apply: a refused one would make the timing meaningless.
+    if (rebuilt.problems.length > 0) throw new Error(`replay problems: ${rebuilt.problems.slice(0, 3).join('; ')}`);
   }
   report({
     bench: 'history',
     part: 'reconstruct',
     scene: sceneName,
+    workload,
+    load_average: loadavg().map((x) => Number(x.toFixed(1))),
     snapshot_bytes: written.snapshotBytes,
     changes_since_checkpoint: changes,
     nodes: runs[0].nodes,
     replayed: runs[0].replayed,
     prepare_ms: Math.round(prepareMs),
     reconstruct_ms: Math.round(median(runs.map((x) => x.totalMs))),
+    cpu_ms: Math.round(median(runs.map((x) => x.cpuMs))),
+    moment_at_ms: Math.round(median(runs.map((x) => x.momentMs))),
+    checkpoint_load_ms: Math.round(median(runs.map((x) => x.loadMs))),
+    replay_ms: Math.round(median(runs.map((x) => x.replayMs))),
     runs_ms: runs.map((x) => Math.round(x.totalMs)),
   });
   rmSync(dir, { recursive: true, force: true });

@@ -31,11 +31,23 @@ export interface WrittenDataDir {
 
 const EMPTY_DEPS = encodePickle([]);
 
+/** One journal record to append (`stamp`: the history stamp it carries, if any). */
+export interface BenchRecord {
+  mutation: Mutation;
+  stamp?: { atMs: number; by: string };
+}
+
 /**
  * Saves `image` (plus the Commit target node) into `dir` and appends `journalRecords` records
- * after the snapshot: half node updates of existing nodes (new data bytes), half 200 B Commits.
+ * after the snapshot: by default half node updates of existing nodes (new data bytes), half 200 B
+ * Commits; `record(i)` gives other ones instead.
  */
-export async function writeDataDir(dir: string, image: SessionImage, journalRecords: number): Promise<WrittenDataDir> {
+export async function writeDataDir(
+  dir: string,
+  image: SessionImage,
+  journalRecords: number,
+  record?: (i: number) => BenchRecord,
+): Promise<WrittenDataDir> {
   await ensureDataDir(NODE_STORE_FS, dir);
   const full: SessionImage = {
     ...image,
@@ -63,6 +75,11 @@ export async function writeDataDir(dir: string, image: SessionImage, journalReco
   const commit = commitPayload('commit200', 200);
   const objects = image.nodes.filter((n) => n.dataBytes.length < 4096);
   for (let i = 0; i < journalRecords; i++) {
+    if (record !== undefined) {
+      const r = record(i);
+      journal.append(encodeMutationParts(r.mutation, r.stamp));
+      continue;
+    }
     let m: Mutation;
     if (i % 2 === 0 && objects.length > 0) {
       const target = objects[(i * 7919) % objects.length];

@@ -46,8 +46,20 @@ export const SCENE_1GB: SceneSpec = {
   bigMeshBytes: 5_150_000,
 };
 
+/**
+ * ~1 GB as thousands of mid-sized nodes: 4,600 meshes of ~220 KB and 15,400 objects (~700 B),
+ * the object of each mesh first.
+ */
+export const SCENE_1GB_MANY: SceneSpec = {
+  nodes: 20_000,
+  smallMeshes: 0,
+  smallMeshBytes: 0,
+  bigMeshes: 4600,
+  bigMeshBytes: 220_000,
+};
+
 /** Small deterministic PRNG (xorshift32); `Math.random` would make runs differ. */
-class Rng {
+export class Rng {
   private s: number;
   constructor(seed: number) {
     this.s = (seed * 2654435761) >>> 0 || 1;

@@ -7,9 +7,12 @@
  *   snapshot of its own (reason `pre-restore` / `pre-import`, also without a journal), so
  *   restoring that backup brings back exactly what was there, journal included;
  * - a snapshot that does not load (damaged, or a newer format) is moved to corrupt/, never deleted;
- * - every journal segment goes to corrupt/: a journal is replayed only onto the snapshot it
+ * - every journal segment leaves journal/: a journal is replayed only onto the snapshot it
  *   follows (journal-chain.ts), and the snapshot that follows it now is another one. Moved, the
- *   next start finds no foreign segment to complain about; kept, nothing is lost either.
+ *   next start finds no foreign segment to complain about. It is not damaged, so it goes where a
+ *   save puts the segments it covers: into history/ (the changes stay listed and restorable,
+ *   the moment before the restore or import is one of history's); with history off
+ *   (HISTORY_RETENTION=0) to corrupt/ as before, since nothing there would keep it.
  */
 import { join } from 'node:path';
 
@@ -40,6 +43,7 @@ import { formatBytes } from './data-command.js';
 import type { LoadPlan } from './data-inspect.js';
 import { countBytes, Progress, type ProgressOptions } from './data-progress.js';
 import { replaySession } from './data-replay.js';
+import { historyOptionsOf } from './persistence.js';
 import { serverVersion } from './version.js';
 
 const MAX_NAME_ATTEMPTS = 100;
@@ -51,8 +55,6 @@ export interface SetAsideOptions {
   now: () => number;
   stderr: NodeJS.WritableStream;
   progress?: ProgressOptions;
-  /** Move the journal to history/ (it stays part of the timeline) instead of corrupt/. */
-  journalToHistory?: boolean;
 }
 
 /** Keeps the current session and clears the journal (see the file comment). Returns what was done, one line each. */
@@ -91,12 +93,12 @@ export async function setAsideCurrentSession(
     done.push(`Moved ${SNAPSHOT_FILE}, which cannot be loaded, to ${to} (${snapshot.error?.message ?? 'unreadable'})`);
   }
   const dir = join(dataDir, JOURNAL_DIR);
+  const toHistory = historyOptionsOf(options.config) !== null;
   for (const name of (await readdirOrEmpty(NODE_STORE_FS, dir)).sort()) {
     if (!JOURNAL_SEGMENT_RE.test(name)) continue;
-    const to =
-      options.journalToHistory === true
-        ? await moveSegmentToHistory(NODE_STORE_FS, dataDir, join(dir, name))
-        : await moveToCorrupt(NODE_STORE_FS, dataDir, join(dir, name), options.now());
+    const to = toHistory
+      ? await moveSegmentToHistory(NODE_STORE_FS, dataDir, join(dir, name))
+      : await moveToCorrupt(NODE_STORE_FS, dataDir, join(dir, name), options.now());
     done.push(
       `Moved ${JOURNAL_DIR}/${name} to ${to}: it belongs to the previous snapshot and must not be replayed onto the new one`,
     );

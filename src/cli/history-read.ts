@@ -77,6 +77,9 @@ export interface Reconstructed {
   /** Records replayed on top of it. */
   replayed: number;
   problems: string[];
+  /** Milliseconds spent loading the checkpoint (read, checked, imported) and replaying. */
+  loadMs: number;
+  replayMs: number;
 }
 
 /** Node data bigger than this is not decoded for its type and name (listing stays fast). */
@@ -226,6 +229,7 @@ export class HistoryReader {
         if (e.type === 'log' && (e.level === 'warn' || e.level === 'error')) problems.push(e.message ?? '');
       }
     };
+    const started = performance.now();
     let session: Session;
     if (plan.checkpoint === null) session = new Session(this.sessionOptions);
     else {
@@ -242,6 +246,7 @@ export class HistoryReader {
       }
       for (const [owner, uuids] of owners) collect(session.applyMutation({ type: 'owner', uuids, owner }));
     }
+    const loaded = performance.now();
     let replayed = 0;
     for (const step of plan.steps) {
       let broke: SegmentBreak | null = null;
@@ -277,7 +282,10 @@ export class HistoryReader {
     }
     // No finishRecovery: the image is the session as it was at that moment, locks included (a
     // server that loads it releases the locks of users who are gone, as at every start).
-    return { image: session.exportImage(), checkpoint: plan.checkpoint, replayed, problems };
+    collect(session.settleReplay());
+    const image = session.exportImage();
+    const loadMs = loaded - started;
+    return { image, checkpoint: plan.checkpoint, replayed, problems, loadMs, replayMs: performance.now() - loaded };
   }
 
   private moment(segment: HistorySegment, records: number, lastAtMs: number | null): Moment {

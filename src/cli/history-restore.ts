@@ -157,7 +157,6 @@ export async function restoreMoment(args: DataArgs, io: DataIo): Promise<number>
       config: args.config,
       now,
       stderr: io.stderr,
-      journalToHistory: true,
     });
     for (const line of lines) say(line);
 

@@ -103,6 +103,8 @@ export const SAVE_REASON_AUTO = 'auto-save';
 export const SAVE_REASON_SHUTDOWN = 'shutdown';
 export const SAVE_REASON_MANUAL = 'manual';
 export const SAVE_REASON_JOURNAL = 'journal_failed';
+/** The final save before a live restore replaces the session (the offline restore's backup reason too). */
+export const SAVE_REASON_PRE_RESTORE = 'pre-restore';
 
 /** Writes a session's log effects (import, replay, recovery) to the logger. */
 function logEffects(logger: Logger, effects: readonly Effect[]): void {
@@ -342,13 +344,14 @@ export class Persistence {
   }
 
   /**
-   * Shutdown: stops the timer, saves `shutdown` (and waits for it) — the final save operators
+   * Shutdown: stops the timer, saves `reason` (`shutdown`; `pre-restore` when a live restore closes
+   * the session) and waits for it — the final save operators
    * expect, also when nothing changed since the last one, as long as there is a session to keep
    * (a fresh server that never held a node skips it with a log line) — closes the journal and
    * releases the lock. Call after the server stopped feeding the session. Resolves
    * false when the final save or the journal's final fsync failed (both logged).
    */
-  async close(): Promise<boolean> {
+  async close(reason: string = SAVE_REASON_SHUTDOWN): Promise<boolean> {
     if (this.closed) return true;
     this.closed = true;
     if (this.timer !== null) clearInterval(this.timer);
@@ -359,7 +362,7 @@ export class Persistence {
     // what that freed (a save reads the last measured free space).
     await this.disk.check();
     await this.disk.check();
-    if (this.dirty || this.session.nodeCount > 0) ok = (await this.save(SAVE_REASON_SHUTDOWN)).ok;
+    if (this.dirty || this.session.nodeCount > 0) ok = (await this.save(reason)).ok;
     else this.opts.logger.info(msg.LOG_SHUTDOWN_SAVE_SKIPPED);
     await this.writer.idle();
     await this.sink.retry();

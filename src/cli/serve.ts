@@ -13,7 +13,7 @@ import { StoreError } from '../store/index.js';
 import { consoleHost, netViewOf, saveResultOf, startConsole, storeViewOf, type ConsoleState } from './admin-console.js';
 import { readDotenv } from './dotenv-file.js';
 import { ConfigError, resolveConfig, usesDefaultAdminPassword, type Config, type ResolvedConfig } from './config.js';
-import { historyOptionsOf, Persistence, SAVE_REASON_MANUAL } from './persistence.js';
+import { historyOptionsOf, Persistence, SAVE_REASON_MANUAL, SAVE_REASON_PRE_RESTORE } from './persistence.js';
 import { createServerLogger, type ServerLogger } from './server-logger.js';
 import { sessionOptionsOf } from './session-options.js';
 import { liveRestore, type LiveRestoreRequest, type LiveRestoreResult, type LiveRestoreSteps } from './live-restore.js';
@@ -247,7 +247,7 @@ export async function runServe(argv: readonly string[], io: ServeIo): Promise<nu
       consoleState.store = null;
       await live.server?.close();
       live.server = null;
-      return live.persistence.close();
+      return live.persistence.close(SAVE_REASON_PRE_RESTORE);
     },
     reopenSession: async () => {
       const persistence = await openPersistence(config, logger, io.cwd);

@@ -164,9 +164,6 @@ function typeSlotOf(channel: Channel, frames: readonly Uint8Array[]): number {
   return canonicalTypeOf(frames[0]) ?? 0;
 }
 
-/** How often `drained` looks at the open connections (they close within a few ms). */
-const DRAIN_POLL_MS = 10;
-
 export class SessionServer {
   /** Base port P. */
   readonly port: number;
@@ -326,10 +323,14 @@ export class SessionServer {
    * after flushing what was written to them), or after `timeoutMs`; true when none is left.
    */
   async drained(timeoutMs: number): Promise<boolean> {
-    const until = Date.now() + timeoutMs;
-    while (this.gate.connections > 0 && Date.now() < until) {
-      await new Promise((resolve) => setTimeout(resolve, DRAIN_POLL_MS));
-    }
+    let cancel: () => void = () => undefined;
+    let timer: NodeJS.Timeout | undefined;
+    await new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, timeoutMs);
+      cancel = this.gate.whenEmpty(resolve);
+    });
+    clearTimeout(timer);
+    cancel();
     return this.gate.connections === 0;
   }
 

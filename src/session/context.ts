@@ -5,6 +5,7 @@
  */
 import { type ProtocolLimits, canonicalTypeOf, typeFrame, type ReplicationMessage } from '../protocol/index.js';
 import type { Archive } from './archive.js';
+import type { DecodedNodes } from './decoded-nodes.js';
 import type { ClientRegistry } from './clients.js';
 import type { Channel, ClientId, Effect, LogLevel } from './events.js';
 import type { HeartbeatTable } from './heartbeat-table.js';
@@ -64,6 +65,8 @@ export interface SessionContext {
   pendingEnd: ClientId | null;
   /** The effects of the event being handled (a fresh collector per event). */
   out: Effects;
+  /** Node data kept decoded between replayed Commits (decoded-nodes.ts); null outside a replay. */
+  decodedNodes: DecodedNodes | null;
 }
 
 const CONTROL_CHARS = /\p{Cc}/gu;

@@ -28,6 +28,7 @@ import {
   type Node,
   decodePlainPickle,
   encodeTextFrame,
+  type ProtocolLimits,
 } from '../protocol/index.js';
 import { sessionError } from './errors.js';
 import { protocolLimitsOf, resolveSessionLimits, type SessionLimits } from './limits.js';
@@ -177,9 +178,35 @@ function taskPuts(d: PyDict): PyDict {
   return put;
 }
 
-function decodeFields(d: PyDict, limits: SessionLimits): Mutation {
+interface RecordLimits {
+  session: SessionLimits;
+  /** The frame codec's bounds for a record's node frames. */
+  frames: ProtocolLimits;
+}
+
+const DEFAULT_RECORD_LIMITS = recordLimitsOf(undefined);
+const recordLimitsCache = new WeakMap<Partial<SessionLimits>, RecordLimits>();
+
+function recordLimitsOf(limits: Partial<SessionLimits> | undefined): RecordLimits {
+  const session = resolveSessionLimits(limits);
+  return { session, frames: protocolLimitsOf(session, session.maxPayloadFrameBytes) };
+}
+
+/**
+ * The resolved bounds for a caller's overrides, merged once per overrides object: a replay decodes
+ * every record with the same one, and fresh objects per record also defeat the pickle codecs'
+ * own per-object caches (merging and collecting them was a tenth of a replay's time).
+ */
+function recordLimits(limits: Partial<SessionLimits> | undefined): RecordLimits {
+  if (limits === undefined) return DEFAULT_RECORD_LIMITS;
+  let r = recordLimitsCache.get(limits);
+  if (r === undefined) recordLimitsCache.set(limits, (r = recordLimitsOf(limits)));
+  return r;
+}
+
+function decodeFields(d: PyDict, limits: RecordLimits): Mutation {
   const type = str(d, 't');
-  const frameLimits = protocolLimitsOf(limits, limits.maxPayloadFrameBytes);
+  const frameLimits = limits.frames;
   switch (type) {
     case 'node': {
       const uuid = str(d, 'uuid');
@@ -234,7 +261,7 @@ export function decodeMutation(buf: Uint8Array, limits?: Partial<SessionLimits>)
  */
 export function peekRecordTime(buf: Uint8Array, limits?: Partial<SessionLimits>): number | null {
   try {
-    const value = decodePlainPickle(buf, 0, resolveSessionLimits(limits).pickle);
+    const value = decodePlainPickle(buf, 0, recordLimits(limits).session.pickle);
     const at = value instanceof PyDict ? value.get('at') : undefined;
     return typeof at === 'number' && Number.isFinite(at) ? at : typeof at === 'bigint' ? Number(at) : null;
   } catch {
@@ -251,10 +278,10 @@ export interface JournalRecord {
 
 /** `decodeMutation` plus the record's stamp (`'at'`, `'by'`); same errors. */
 export function decodeJournalRecord(buf: Uint8Array, limits?: Partial<SessionLimits>): JournalRecord {
-  const resolved = resolveSessionLimits(limits);
+  const resolved = recordLimits(limits);
   let value: PyValue;
   try {
-    value = decodePlainPickle(buf, 0, resolved.pickle);
+    value = decodePlainPickle(buf, 0, resolved.session.pickle);
   } catch (err) {
     throw corrupt('not a plain pickle', err);
   }

@@ -11,7 +11,7 @@
  */
 import type { PyDict } from '../pickle/index.js';
 import type { Deps } from '../protocol/index.js';
-import { applyCommit } from './commit-apply.js';
+import { applyCommit, applyReplayedCommit } from './commit-apply.js';
 import type { SessionContext } from './context.js';
 
 export type Mutation =
@@ -68,6 +68,12 @@ export function applyMutation(ctx: SessionContext, m: Mutation, prepared: Prepar
     case 'commit': {
       const node = ctx.store.get(m.uuid);
       if (node === undefined) return `commit for unknown node ${m.uuid}`;
+      if (ctx.decodedNodes !== null && prepared.commitResult === undefined) {
+        // A replay: the node stays decoded until the replay settles it (decoded-nodes.ts).
+        const refused = applyReplayedCommit(ctx, node, m, ctx.decodedNodes);
+        if (refused !== undefined) return `commit for ${m.uuid}: ${refused}`;
+        break;
+      }
       const result = prepared.commitResult ?? applyCommit(ctx, node, m.deltaBytes, false);
       if (typeof result === 'string') return `commit for ${m.uuid}: ${result}`;
       // The Commit's dependency list replaces the stored one whole; the owner is kept (§4.5).

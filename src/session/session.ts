@@ -25,7 +25,9 @@ import { Archive } from './archive.js';
 import { handleAuth, handleServerInfo, secretDigest } from './auth.js';
 import { ClientRegistry, statusName } from './clients.js';
 import { Effects, reject, type ServerPhase, type SessionContext } from './context.js';
+import { settleNode } from './commit-apply.js';
 import { handleCommit, handleNode } from './data.js';
+import { DecodedNodes } from './decoded-nodes.js';
 import type { Channel, ClientId, Effect, SessionEvent } from './events.js';
 import { handleHeartbeat, tickHeartbeat } from './heartbeat.js';
 import { HeartbeatTable } from './heartbeat-table.js';
@@ -112,6 +114,7 @@ export class Session {
       init: null,
       pendingEnd: null,
       out: new Effects(),
+      decodedNodes: null,
     };
   }
 
@@ -178,11 +181,13 @@ export class Session {
    * type is read from the dependency-free bytes only when cheap (see `typeOfNode`); walks every node.
    */
   nodeSummary(): NodeSummary {
+    this.settle();
     return summarizeNodes(this.ctx.store);
   }
 
   /** Pickled bytes of every node's data (the session's size; walks the nodes without decoding). */
   get sessionBytes(): number {
+    this.settle();
     let n = 0;
     for (const node of this.ctx.store.values()) n += node.dataBytes.byteLength;
     return n;
@@ -195,6 +200,7 @@ export class Session {
 
   /** Nodes `username` locks, with what the console can show of each. */
   lockedNodes(username: string): LockedNode[] {
+    this.settle();
     return lockedNodesOf(this.ctx.store, username);
   }
 
@@ -230,11 +236,13 @@ export class Session {
    * Replays one journal record (recovery): the same state change the live handler made when it
    * accepted it, without validating it again and without a `persist` effect. Returns log effects
    * only; a record that cannot be applied (a Commit whose node is missing) is logged at `error`
-   * and skipped. Call `finishRecovery` after the last record (or the next `handle` does it).
+   * and skipped. Nodes changed by Commits stay decoded until the replay is settled (decoded-nodes.ts):
+   * call `finishRecovery` after the last record (or the next `handle` does it), or `settleReplay`.
    */
   applyMutation(mutation: Mutation): Effect[] {
     return this.run(() => {
       this.recovering = true;
+      this.ctx.decodedNodes ??= new DecodedNodes((kept) => settleNode(this.ctx, kept));
       const problem = applyMutation(this.ctx, mutation);
       if (problem !== undefined) this.ctx.out.log('error', `Journal record not applied: ${problem}`);
     });
@@ -250,6 +258,7 @@ export class Session {
 
   /** The state a snapshot must hold (session-image.ts), in store order. Pure; safe to encode later. */
   exportImage(): SessionImage {
+    this.settle();
     return exportImage(this.ctx);
   }
 
@@ -285,8 +294,23 @@ export class Session {
     return { session, effects };
   }
 
+  /**
+   * Encodes the nodes a replay keeps decoded into the store (decoded-nodes.ts). Returns log
+   * effects for replayed Commits that turn out not to apply. `finishRecovery` does it; call it
+   * before `exportImage` after a replay that does not end with `finishRecovery`.
+   */
+  settleReplay(): Effect[] {
+    return this.run(() => this.settle());
+  }
+
+  private settle(): void {
+    this.ctx.decodedNodes?.settleAll();
+  }
+
   private completeRecovery(): void {
     this.recovering = false;
+    this.settle();
+    this.ctx.decodedNodes = null;
     finishRecovery(this.ctx);
   }
 

@@ -14,16 +14,21 @@ export function logSessionSaved(reason: string): string {
   return `Session saved to disk (reason: ${reason})`;
 }
 
+/** The save that closes a session: at shutdown, or before a live restore replaces it. */
+export function isFinalSave(reason: string): boolean {
+  return reason === 'shutdown' || reason === 'pre-restore';
+}
+
 /**
  * When a save finds the session exactly as the last save wrote it: nothing is written (no
  * snapshot, backup or metadata). DEBUG, except INFO for an operator's explicit `save` and for the
- * final save at shutdown. The shutdown line starts as a written one does, because operators look
+ * final save at shutdown or before a live restore. The shutdown line starts as a written one does, because operators look
  * for `Session saved to disk (reason: shutdown)` after a stop (`docker-compose down`), and the
  * session is on disk: the last save holds exactly this content.
  */
 export function logSaveUnchanged(reason: string): string {
-  if (reason === 'shutdown') {
-    return `Session saved to disk (reason: shutdown): unchanged since the last save, nothing rewritten`;
+  if (isFinalSave(reason)) {
+    return `Session saved to disk (reason: ${reason}): unchanged since the last save, nothing rewritten`;
   }
   return `Session unchanged since the last save: nothing written (reason: ${reason})`;
 }

@@ -363,7 +363,7 @@ export class SnapshotWriter {
   private unchanged(reason: string, startedMs: number, image: SessionImage): SaveOutcome {
     // An operator who typed `save`, or who stopped the server, gets an answer; automatic
     // triggers stay quiet.
-    const level = reason === 'manual' || reason === 'shutdown' ? 'info' : 'debug';
+    const level = reason === 'manual' || msg.isFinalSave(reason) ? 'info' : 'debug';
     this.opts.log.log(level, msg.logSaveUnchanged(reason), { reason });
     return {
       ok: true,

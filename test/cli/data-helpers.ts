@@ -243,3 +243,26 @@ export async function recoverAsServer(dir: string): Promise<{
 }
 
 export const uuidsOf = (image: { nodes: readonly { uuid: string }[] }): string[] => image.nodes.map((n) => n.uuid);
+
+/**
+ * The STANDARD journal (obj-j added, obj-1 deleted, a task) was moved into history/ by a tool:
+ * `history` lists its three changes last.
+ */
+export function assertJournalInHistory(dir: string): void {
+  assert.ok(
+    readdirSync(join(dir, 'history')).some((f) => f.endsWith('.jnl')),
+    'the journal segment is in history/',
+  );
+  const run = runCli(['history', '--json', '--limit', '1000', '--data-dir', dir]);
+  assert.equal(run.status, 0, run.stderr);
+  const listed = JSON.parse(run.stdout) as { changes: { kind: string; uuids: string[] }[]; breaks: unknown[] };
+  assert.deepEqual(listed.breaks, []);
+  assert.deepEqual(
+    listed.changes.slice(-3).map((c) => [c.kind, c.uuids]),
+    [
+      ['node created', ['obj-j']],
+      ['node deleted', ['obj-1']],
+      ['task', []],
+    ],
+  );
+}

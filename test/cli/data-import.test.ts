@@ -13,6 +13,7 @@ import type { BackupRow } from '../../src/cli/data-backups.js';
 import { readSnapshotFile } from '../../src/store/index.js';
 import { fixturePath } from '../helpers/fixtures.js';
 import {
+  assertJournalInHistory,
   backupNames,
   buildStandardDir,
   makeTempDir,
@@ -109,6 +110,8 @@ describe('import', () => {
     assert.equal(kept.meta?.reason, 'pre-import');
     assert.deepEqual(uuidsOf(kept.image), STANDARD.finalNodes);
     assert.deepEqual(readdirSync(join(dir, 'journal')), []);
+    assert.match(forced.stdout, /^Moved journal\/\S+\.jnl to history\//m);
+    assertJournalInHistory(dir);
 
     const recovered = await recoverAsServer(dir);
     assert.deepEqual(uuidsOf(recovered.image), uuidsOf((await readSnapshotFile(sample)).image));

@@ -10,6 +10,7 @@ import { after, describe, test } from 'node:test';
 
 import { readSnapshotFile } from '../../src/store/index.js';
 import {
+  assertJournalInHistory,
   backupNames,
   standardDirs,
   makeTempDir,
@@ -36,7 +37,9 @@ describe('restore', () => {
     assert.match(run.stdout, /Next start loads session_snapshot\.pkl: 3 nodes, .*; no journal to replay$/m);
     assert.deepEqual(readFileSync(join(dir, 'session_snapshot.pkl')), readFileSync(join(dir, 'backups', first)));
     assert.deepEqual(readdirSync(join(dir, 'journal')), [], 'the old journal is moved aside');
-    assert.equal(readdirSync(join(dir, 'corrupt')).length, 1);
+    // Not damaged: it joins history (as a save would move it), not corrupt/.
+    assert.equal(existsSync(join(dir, 'corrupt')), false, 'nothing is moved to corrupt/');
+    assertJournalInHistory(dir);
 
     const meta = JSON.parse(readFileSync(join(dir, 'session_metadata.json'), 'utf8')) as Record<string, unknown>;
     assert.equal(meta.reason, `restore:${first}`);
@@ -95,6 +98,15 @@ describe('restore', () => {
     const kept = await readSnapshotFile(join(dir, 'backups', backupNames(dir)[2]));
     assert.deepEqual(uuidsOf(kept.image), STANDARD.finalNodes);
     assert.deepEqual(uuidsOf((await recoverAsServer(dir)).image), STANDARD.firstNodes);
+  });
+
+  test('with history off (HISTORY_RETENTION=0) the old journal goes to corrupt/, as nothing would keep it', async () => {
+    const dir = await standardDir();
+    const run = runCli(['restore', backupNames(dir)[0], '--data-dir', dir], { env: { HISTORY_RETENTION: '0' } });
+    assert.equal(run.status, 0, run.stderr);
+    assert.match(run.stdout, /^Moved journal\/\S+\.jnl to corrupt\//m);
+    assert.equal(readdirSync(join(dir, 'corrupt')).filter((f) => f.includes('.jnl')).length, 1);
+    assert.equal(existsSync(join(dir, 'history')), false);
   });
 
   test('accepts a path and refuses a damaged backup without changing anything', async () => {

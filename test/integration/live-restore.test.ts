@@ -6,10 +6,13 @@
  * state back (nothing is lost by a restore).
  */
 import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, describe, test } from 'node:test';
 
 import type { ReplicationClient } from '../../src/client/index.js';
 import { MessageType } from '../../src/protocol/index.js';
+import { readSnapshotFile } from '../../src/store/index.js';
 import { closeAll, CLI_ADMIN_PASSWORD, initAs, startCli, tempDataDir, type CliServer } from './cli-server.js';
 import { nodeBytes, renameDelta, uuidOf } from './harness.js';
 
@@ -86,6 +89,14 @@ async function consoleOf(server: CliServer): Promise<Console> {
   };
 }
 
+/** The `reason` saved in each backup's snapshot metadata, oldest first. */
+async function backupReasons(dataDir: string): Promise<string[]> {
+  const dir = join(dataDir, 'backups');
+  const out: string[] = [];
+  for (const name of readdirSync(dir).sort()) out.push(String((await readSnapshotFile(join(dir, name))).meta?.reason));
+  return out;
+}
+
 const REASON = /^The session is being restored to .+ by the administrator$/;
 
 describe('live restore', () => {
@@ -130,6 +141,12 @@ describe('live restore', () => {
     assert.match(String(restored.json.message), /restored to .+ by the administrator/);
     assert.match(await aliceClosed, REASON);
     assert.match(await bobClosed, REASON);
+    // The save that closed the session says why, in the log and in the backup it wrote.
+    assert.match(server.output(), /Session saved to disk \(reason: pre-restore\)/);
+    assert.doesNotMatch(server.output(), /reason: shutdown/);
+    const reasons = await backupReasons(dataDir);
+    assert.ok(reasons.includes('pre-restore'), reasons.join(', '));
+    assert.ok(!reasons.includes('shutdown'), reasons.join(', '));
 
     const carol = server.client('carol');
     assert.equal(await carol.login(), 'RUNNING');

@@ -241,3 +241,21 @@ describe('SessionServer over real sockets', () => {
     await again.close();
   });
 });
+
+describe('drained', () => {
+  test('resolves true once the last connection closes, false at the timeout while one stays open', async () => {
+    const session = new ScriptedSession(() => []);
+    const { server } = await startServer(session);
+    const conn = dealer(server, 'command', randomBytes(5));
+    await conn.send(text('hello'));
+    // The session saw the message: the connection was admitted and is counted.
+    await session.next((e) => e.type === 'message');
+    assert.equal(server.connectionCount, 1);
+    assert.equal(await server.drained(100), false, 'the connection is still open at the timeout');
+    const drained = server.drained(30_000);
+    conn.close();
+    assert.equal(await drained, true);
+    assert.equal(server.connectionCount, 0);
+    assert.equal(await server.drained(30_000), true, 'nothing open: at once');
+  });
+});

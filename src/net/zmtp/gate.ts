@@ -26,6 +26,7 @@ export class ConnectionGate {
   private open = 0;
   private releasedTotal = 0;
   private readonly addresses = new Map<string, AddressState>();
+  private readonly emptyWaiters = new Set<() => void>();
 
   constructor(
     private readonly limits: GateLimits,
@@ -62,6 +63,24 @@ export class ConnectionGate {
     this.releasedTotal++;
     const a = this.addresses.get(address);
     if (a !== undefined) a.open--;
+    if (this.open === 0 && this.emptyWaiters.size > 0) {
+      const waiters = [...this.emptyWaiters];
+      this.emptyWaiters.clear();
+      for (const fn of waiters) fn();
+    }
+  }
+
+  /**
+   * Calls `fn` once when no connection is open: at once if none is, else when the last one is
+   * released. Returns a function that cancels the call (a caller that stopped waiting).
+   */
+  whenEmpty(fn: () => void): () => void {
+    if (this.open === 0) {
+      fn();
+      return () => undefined;
+    }
+    this.emptyWaiters.add(fn);
+    return () => void this.emptyWaiters.delete(fn);
   }
 
   get connections(): number {
