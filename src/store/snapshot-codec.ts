@@ -12,6 +12,7 @@
  * node, dependency list and metadata) must pass, else STORE_REFUSED. The store itself never
  * decodes node data; `check` is how every load path gets the same rules as the network.
  */
+import { constants as bufferConstants } from 'node:buffer';
 import { Readable, pipeline } from 'node:stream';
 import { constants as zlibConstants, createGunzip, createGzip } from 'node:zlib';
 
@@ -40,6 +41,9 @@ export interface EncodeSnapshotOptions {
 /** Output chunks of zlib; bigger than its 16 KiB default to cut callbacks on the main thread. */
 const ZLIB_CHUNK = 256 * 1024;
 const READ_CHUNK = 1024 * 1024;
+/** zlib's smallest accepted chunk size. */
+const ZLIB_MIN_CHUNK = 64;
+const MAX_LENGTH = bufferConstants.MAX_LENGTH;
 /** Smallest gzip member: 10-byte header + empty deflate block + 8-byte trailer. */
 const MIN_GZIP_BYTES = 18;
 /** Deflate cannot expand more than ~1032:1; a trailer claiming more is damage, not data. */
@@ -177,7 +181,15 @@ async function decodeGzipStream(
   return decodeSnapshotPickle(pickle, { compressedBytes, trailer, label, pickleLimits: limits.pickle });
 }
 
-/** Gunzips into one buffer allocated once from the trailer's size (no second copy of a 1 GB pickle). */
+/**
+ * Gunzips into one buffer sized from the trailer. zlib is given that buffer as its output (a chunk
+ * size one byte over the declared size), so it inflates straight into it on the threadpool and
+ * every chunk it emits is the next slice of the same memory: no copy of a 1 GB pickle on the main
+ * thread, and the first-touch page faults of that memory (seconds per GB on some VMs) are paid by
+ * zlib's thread instead. Should a chunk ever not continue the previous one (zlib would start a new
+ * buffer only after filling this one, which the size check stops first; this guards against a
+ * different zlib binding), the chunks are copied into a buffer of the declared size as before.
+ */
 async function gunzipInto(
   source: Iterable<Uint8Array> | AsyncIterable<Uint8Array>,
   compressedBytes: number,
@@ -194,9 +206,10 @@ async function gunzipInto(
   if (expected > compressedBytes * MAX_DEFLATE_RATIO + 1024) {
     throw corrupt(`gzip trailer declares ${expected} bytes, impossible for ${compressedBytes} compressed bytes`, label);
   }
-  const out = Buffer.allocUnsafe(expected);
+  let first: Buffer | undefined;
+  let copy: Buffer | undefined;
   let pos = 0;
-  const gunzip = createGunzip({ chunkSize: ZLIB_CHUNK });
+  const gunzip = createGunzip({ chunkSize: Math.min(Math.max(ZLIB_MIN_CHUNK, expected + 1), MAX_LENGTH) });
   pipeline(Readable.from(source, { objectMode: false }), gunzip, () => undefined);
   try {
     for await (const chunk of gunzip as AsyncIterable<Buffer>) {
@@ -204,7 +217,12 @@ async function gunzipInto(
         gunzip.destroy();
         throw corrupt(`more data than the gzip trailer declares (${expected} bytes)`, label);
       }
-      chunk.copy(out, pos);
+      if (first === undefined) first = chunk;
+      if (copy === undefined && (chunk.buffer !== first.buffer || chunk.byteOffset !== first.byteOffset + pos)) {
+        copy = Buffer.allocUnsafe(expected);
+        Buffer.from(first.buffer, first.byteOffset, pos).copy(copy, 0);
+      }
+      if (copy !== undefined) chunk.copy(copy, pos);
       pos += chunk.length;
     }
   } catch (e) {
@@ -213,7 +231,9 @@ async function gunzipInto(
     throw storeError('STORE_READ_FAILED', `${label}: ${describeCause(e)}`, { path: label }, e);
   }
   if (pos !== expected) throw corrupt(`gzip data is ${pos} bytes, its trailer says ${expected}`, label);
-  return out;
+  if (copy !== undefined) return copy;
+  if (first === undefined) return Buffer.alloc(0);
+  return Buffer.from(first.buffer, first.byteOffset, expected);
 }
 
 function isZlibError(e: unknown): boolean {

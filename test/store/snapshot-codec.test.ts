@@ -115,6 +115,17 @@ describe('snapshot codec round trip', () => {
     assert.ok(Buffer.from(back.image.nodes[0].dataBytes).equals(Buffer.from(image.nodes[0].dataBytes)));
   });
 
+  test('the file is inflated straight into one buffer of the trailer size: node bytes are views of it, not copies', async () => {
+    const image = makeImage({ nodes: 2345, bigBlob: 3_000_000 });
+    const gz = await encodeToBuffer(image, META, { gzipLevel: 1 });
+    const isize = gz.readUInt32LE(gz.length - 4);
+    assert.ok(isize > 3_000_000, 'output over many zlib and read chunks');
+    const back = await decodeSnapshotBytes(gz);
+    // zlib's own output buffer (the declared size plus the byte that keeps it from filling up).
+    for (const i of [0, 1000, 2344]) assert.equal(back.image.nodes[i].dataBytes.buffer.byteLength, isize + 1);
+    assert.ok(Buffer.from(back.image.nodes[2344].dataBytes).equals(Buffer.from(image.nodes[2344].dataBytes)));
+  });
+
   test('users, chat and tasks are encoded at capture: later changes to them do not reach the file', async () => {
     const image = makeImage({ users: ['alice'] });
     const stream = encodeSnapshot(image, META);
