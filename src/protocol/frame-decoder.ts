@@ -48,9 +48,32 @@ export function decodeTypeFrame(frame: Uint8Array, limits: ProtocolLimits): Mess
   return n;
 }
 
+/**
+ * `pickle.dumps([])` at protocols 4 and 5, byte for byte: what the add-on (Python 3.8 and later)
+ * and our encoder write for a node without dependencies — most nodes of a scene. Shared: never
+ * write into them.
+ */
+const EMPTY_LIST_PICKLES: readonly Uint8Array[] = [
+  Buffer.from([0x80, 0x04, 0x5d, 0x94, 0x2e]),
+  Buffer.from([0x80, 0x05, 0x5d, 0x94, 0x2e]),
+];
+
+/**
+ * The shared copy of `frame` when it is one of the empty-list pickles above, else undefined.
+ * Such a frame needs neither the scanner nor the decoder (they could only confirm it is `[]`), and
+ * a store can keep the shared copy instead of one of its own per node.
+ */
+export function sharedEmptyListPickle(frame: Uint8Array): Uint8Array | undefined {
+  if (frame.length !== 5 || frame[0] !== 0x80 || frame[2] !== 0x5d || frame[3] !== 0x94 || frame[4] !== 0x2e) {
+    return undefined;
+  }
+  return frame[1] === 0x04 ? EMPTY_LIST_PICKLES[0] : frame[1] === 0x05 ? EMPTY_LIST_PICKLES[1] : undefined;
+}
+
 /** A dependency list: a list of str, or None (§2.2). */
 function decodeDeps(frame: Uint8Array, frameIndex: number, limits: ProtocolLimits): Deps {
   checkSize(frame, limits.maxDepsFrameBytes, frameIndex, 'dependency');
+  if (sharedEmptyListPickle(frame) !== undefined) return [];
   const value = decodePlainPickle(frame, frameIndex, limits.pickle);
   if (value === null) return null;
   if (!Array.isArray(value) || !value.every((id): id is string => typeof id === 'string')) {
