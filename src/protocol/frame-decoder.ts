@@ -14,6 +14,7 @@ import {
 } from './message-types.js';
 import type { AnyCommand, Deps, ReplicationMessage } from './messages.js';
 import { decodePlainPickle } from './plain-pickle.js';
+import { fastServerSnapshotSet } from './snapshot-set-fast.js';
 import { decodeTextFrame } from './text-frames.js';
 
 /** Frames each type needs (§2.2); extra frames are ignored, as the reference does. */
@@ -87,8 +88,12 @@ function decodeText(frame: Uint8Array, frameIndex: number, limits: ProtocolLimit
   return decodeTextFrame(frame, frameIndex);
 }
 
-function decodeCommandData(frame: Uint8Array, limits: ProtocolLimits): PyValue {
+function decodeCommandData(type: MessageTypeNumber, frame: Uint8Array, limits: ProtocolLimits): PyValue {
   checkSize(frame, limits.maxPayloadFrameBytes, 2, 'data');
+  if (type === MessageType.ServerSnapshot) {
+    const set = fastServerSnapshotSet(frame, limits.pickle);
+    if (set !== undefined) return set;
+  }
   return decodePlainPickle(frame, 2, limits.pickle);
 }
 
@@ -132,7 +137,7 @@ export function decodeMessage(frames: readonly Uint8Array[], limits?: Partial<Pr
     return { type, uuid, owner, deps, dataBytes: frames[4], raw };
   }
   const owner = decodeText(frames[1], 1, lim, 'owner');
-  const data = decodeCommandData(frames[2], lim);
+  const data = decodeCommandData(type, frames[2], lim);
   // The cast pairs the runtime `type` with its union member; every command has the same fields.
   return { type, owner, data, raw } as AnyCommand;
 }
