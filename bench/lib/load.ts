@@ -139,6 +139,8 @@ export interface PhaseResult {
   generatorCpuUsPerMsg?: number;
   /** Share of one core the server process used in the measured window. */
   serverCpuLoad?: number;
+  /** Share of a core a busy loop got just before the phase (fanout.bench.ts). */
+  coreShare?: number;
 }
 
 /** CPU time (µs) of the server process, for per-message costs. */
