@@ -201,10 +201,16 @@ export class LoadGenerator {
    * would send (dependencies `[]`, owner COMMON), built from constant frames and the payload: the
    * writer's local store is not updated, it only ever sends.
    */
-  private send(t: Traffic, seq: number): void {
+  private message(t: Traffic, seq: number): Uint8Array[] {
     const bytes = t.payload.encode({ seq, sentAt: performance.now(), phase: this.phase });
-    const head = this.headFrames(t);
-    const sent = this.writer.send('data', [...head, bytes]);
+    return [...this.headFrames(t), bytes];
+  }
+
+  /** Sends messages `from` to `to - 1` of the traffic as one burst (one system call). */
+  private sendRange(t: Traffic, from: number, to: number): void {
+    const burst: Uint8Array[][] = [];
+    for (let seq = from; seq < to; seq++) burst.push(this.message(t, seq));
+    const sent = this.writer.sendBatch('data', burst);
     sent.catch((err: unknown) => process.stderr.write(`writer send failed: ${String(err)}\n`));
   }
 
@@ -237,7 +243,7 @@ export class LoadGenerator {
     const deadline = performance.now() + timeoutMs;
     for (let seq = 0; this.readers.some((r) => r.received === 0); seq++) {
       if (performance.now() > deadline) throw new Error('readers did not receive anything');
-      this.send(t, seq);
+      this.sendRange(t, seq, seq + 1);
       await sleep(20);
     }
     await sleep(50); // let the remaining sync messages arrive before the next phase starts
@@ -270,7 +276,10 @@ export class LoadGenerator {
         end = mark.at + opts.measureMs;
       }
       const floor = this.minExpected();
-      if (seq - floor <= opts.window / 2) while (seq - floor < opts.window) this.send(t, seq++);
+      if (seq - floor <= opts.window / 2) {
+        this.sendRange(t, seq, floor + opts.window);
+        seq = floor + opts.window;
+      }
       await this.nextProgress(5);
     }
     const tEnd = performance.now();
@@ -311,7 +320,10 @@ export class LoadGenerator {
     let seq = 0;
     for (let el = 0; el < durationMs; el = performance.now() - t0) {
       const due = Math.min(total, Math.floor((el * opts.rate) / 1000) + 1);
-      while (seq < due) this.send(t, seq++);
+      if (seq < due) {
+        this.sendRange(t, seq, due);
+        seq = due;
+      }
       await sleep(1);
     }
     const sendSeconds = (performance.now() - t0) / 1000;

@@ -189,6 +189,12 @@ export class ReplicationClient {
     await this.sockets[channel].send(frames);
   }
 
+  /** Sends several messages on a channel, in order, in one system call (the benchmark writer's bursts). */
+  async sendBatch(channel: Channel, messages: readonly (readonly Uint8Array[])[]): Promise<void> {
+    if (this.sockets === undefined) throw netError('NET_CLOSED', 'client is not connected');
+    await this.sockets[channel].sendBatch(messages);
+  }
+
   /** Initialises an empty session with `nodes` (ServerSnapshot, §4.3); see `initSession`. */
   init(nodes: readonly NodeInput[]): Promise<'ACCEPTED' | 'REJECTED'> {
     return initSession(this, nodes);
