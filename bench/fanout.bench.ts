@@ -7,8 +7,9 @@
  * Process layout (2 cores): the server under test runs in a child process (server-process.ts) and
  * the whole load generator — writer and readers — in this one, so the server gets a core of its
  * own, the generator the other, and writer and readers share one clock for latencies. Both servers
- * are measured in exactly this layout; the generator competes with them for CPU either way (it
- * decodes every message K times), which is why only the ratio ours/bare is meaningful.
+ * are measured in exactly this layout. The readers read their messages' stamps from the raw frames
+ * (load.ts), so the generator needs ~1.5 µs of CPU per delivered message, less than either server:
+ * the saturated phase measures the server (`generator_cpu_us_per_msg` says what it cost).
  *
  * Per K and payload: `saturate` (closed loop, at most FANOUT_WINDOW in flight; delivered msgs/s per
  * reader) and, for K in FANOUT_RATE_K, `paced` at FANOUT_RATE msgs/s (p50/p99 latency). Loss =
@@ -16,13 +17,17 @@
  * Commit 200 B at K = 8 ≥ 75 % of bare; at 2,000 msgs/s zero loss and p99 ≤ 10 ms (K = 8),
  * ≤ 20 ms (K = 16).
  *
+ * Also reported: `busy_core_share`, the share of a core a busy loop in this process got just before
+ * the saturated phase — on a shared machine the most one server thread can use, to read
+ * `server_cpu_load` against (a server below it is waiting for the generator, not for the CPU).
+ *
  * Env: FANOUT_K (1,4,8,16), FANOUT_PAYLOADS (commit200,node200,node20k), FANOUT_RATE (2000),
  * FANOUT_RATE_K (8,16), FANOUT_WARMUP_MS (500), FANOUT_MEASURE_MS (2000), FANOUT_RATE_MS (3000),
  * FANOUT_WINDOW (500), FANOUT_SERVERS (ours,bare), FANOUT_ROUNDS (1; each round starts fresh servers,
  * medians and paired ratios are reported).
  */
 import { LoadGenerator, type PhaseResult, type Traffic } from './lib/load.js';
-import { median, report } from './lib/harness.js';
+import { busyCoreShare, median, report } from './lib/harness.js';
 import { benchUuid, commitPayload, initialNodeBytes, nodePayload } from './lib/payloads.js';
 import { startRig, type ServerKind } from './lib/rig.js';
 import { mb } from './lib/server-control.js';
@@ -67,7 +72,8 @@ async function runOne(kind: ServerKind, k: number): Promise<Results> {
       if (t === undefined) throw new Error(`unknown payload ${name}`);
       await load.sync(t);
       const serverCpu = () => rig.server.cpuMicros();
-      const saturate = await load.saturate(t, { warmupMs, measureMs, window, serverCpu });
+      const coreShare = busyCoreShare();
+      const saturate = { ...(await load.saturate(t, { warmupMs, measureMs, window, serverCpu })), coreShare };
       const paced = rateKs.has(k) ? await load.paced(t, { rate, warmupMs, measureMs: rateMs, serverCpu }) : undefined;
       results[name] = { saturate, paced, serverRssMb: mb((await rig.server.memory()).rss) };
     }
@@ -98,6 +104,7 @@ function summarize(rs: PhaseResult[]): Record<string, number | null> | null {
     server_cpu_us_per_msg: med((r) => r.serverCpuUsPerMsg),
     server_cpu_load: med((r) => r.serverCpuLoad),
     generator_cpu_us_per_msg: med((r) => r.generatorCpuUsPerMsg),
+    busy_core_share: med((r) => r.coreShare),
   };
   return Object.fromEntries(Object.entries(summary).filter(([, v]) => v !== null));
 }

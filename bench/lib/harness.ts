@@ -72,3 +72,18 @@ export function rssMb(): number {
 export function report(result: Record<string, unknown>): void {
   process.stdout.write(JSON.stringify(result) + '\n');
 }
+
+/**
+ * The share of one core a busy thread gets on this machine right now (0–1): a tight loop for `ms`,
+ * its CPU time over the wall time. On a machine shared with other jobs a single-threaded server
+ * cannot use more than this, so it is the ceiling to read `server_cpu_load` against.
+ */
+export function busyCoreShare(ms = 200): number {
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  let x = 0;
+  while (performance.now() - t0 < ms) x++;
+  const c = process.cpuUsage(c0);
+  const share = (c.user + c.system) / 1000 / (performance.now() - t0);
+  return x > 0 ? Math.round(Math.min(1, share) * 100) / 100 : 0;
+}

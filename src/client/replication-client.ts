@@ -81,6 +81,13 @@ export class ReplicationClient {
   closeReason: string | undefined;
   /** Data updates received while syncing, applied after the last SET (§4.4 "late updates"). */
   readonly lateUpdates: (Node | Commit)[] = [];
+  /**
+   * Sees each message received on the data socket, as its raw frames, before anything else does;
+   * returning true consumes it: not decoded, not applied to the local store, no mailbox event. For
+   * load generators, which recognise their own messages by their bytes: decoding and applying
+   * every relayed message once per reader made the generator, not the server, the bottleneck.
+   */
+  dataTap: ((frames: readonly Buffer[]) => boolean) | undefined;
 
   readonly options: Readonly<ClientOptions>;
   readonly stepTimeoutMs: number;
@@ -180,6 +187,12 @@ export class ReplicationClient {
   async send(channel: Channel, frames: readonly Uint8Array[]): Promise<void> {
     if (this.sockets === undefined) throw netError('NET_CLOSED', 'client is not connected');
     await this.sockets[channel].send(frames);
+  }
+
+  /** Sends several messages on a channel, in order, in one system call (the benchmark writer's bursts). */
+  async sendBatch(channel: Channel, messages: readonly (readonly Uint8Array[])[]): Promise<void> {
+    if (this.sockets === undefined) throw netError('NET_CLOSED', 'client is not connected');
+    await this.sockets[channel].sendBatch(messages);
   }
 
   /** Initialises an empty session with `nodes` (ServerSnapshot, §4.3); see `initSession`. */
@@ -326,12 +339,15 @@ export class ReplicationClient {
   private async receiveLoop(channel: Channel): Promise<void> {
     const socket = (this.sockets as Record<Channel, DealerConnection>)[channel];
     try {
-      for await (const frames of socket.messages()) {
-        try {
-          this.onMessage(channel, frames);
-        } catch (err) {
-          if (!(err instanceof ProtocolError)) throw err;
-          this.mailbox.push({ type: 'malformed', channel, error: err });
+      for await (const batch of socket.batches()) {
+        for (const frames of batch) {
+          if (this.state === 'closed') return;
+          try {
+            this.onMessage(channel, frames);
+          } catch (err) {
+            if (!(err instanceof ProtocolError)) throw err;
+            this.mailbox.push({ type: 'malformed', channel, error: err });
+          }
         }
       }
     } catch (err) {
@@ -347,6 +363,7 @@ export class ReplicationClient {
       if (this.answerPings) void this.send('heartbeat', encodeHeartbeat('PONG')).catch(() => undefined);
       return;
     }
+    if (channel === 'data' && this.dataTap?.(frames) === true) return;
     const message = decodeMessage(frames);
     if (channel === 'data') {
       if (message.type !== MessageType.Node && message.type !== MessageType.Commit) return;

@@ -77,7 +77,7 @@ export function runColdOp(m: Machine, op: number, mark: number): void {
       // BINUNICODE8
       const n = m.takeLength(8, false);
       const at = m.take(n);
-      return m.push(decodeUtf8(m.bytes, at, at + n, m.text), 0);
+      return m.push(decodeUtf8(m.bytes, at, at + n, m), 0);
     }
     case 0x8e: {
       // BINBYTES8

@@ -119,7 +119,7 @@ function run(m: Machine): PyValue {
         if (pos >= end) return truncated(m, pos);
         n = b[pos];
         if (pos + 1 + n > end) return truncated(m, pos);
-        const s = decodeUtf8(b, pos + 1, pos + 1 + n, m.text);
+        const s = decodeUtf8(b, pos + 1, pos + 1 + n, m);
         heights[sp] = 0;
         stack[sp++] = s;
         pos += 1 + n;
@@ -131,7 +131,7 @@ function run(m: Machine): PyValue {
         n = (b[pos] | (b[pos + 1] << 8) | (b[pos + 2] << 16) | (b[pos + 3] << 24)) >>> 0;
         pos += 4;
         if (n > end - pos) return truncated(m, pos);
-        const s = decodeUtf8(b, pos, pos + n, m.text);
+        const s = decodeUtf8(b, pos, pos + n, m);
         heights[sp] = 0;
         stack[sp++] = s;
         pos += n;

@@ -67,8 +67,7 @@ function mergeLimitsNow(partial: Partial<PickleLimits>): PickleLimits {
 export class Machine {
   readonly bytes: Uint8Array;
   readonly data: DataView;
-  /** The input as a Buffer (same memory) for native latin-1 slicing. */
-  readonly text: Buffer;
+  private textView: Buffer | undefined;
   readonly end: number;
   readonly limits: PickleLimits;
   readonly allowGlobal: ((module: string, name: string) => boolean) | undefined;
@@ -110,12 +109,20 @@ export class Machine {
     this.hashBudget = MAX_HASHED_VALUES;
     this.bytes = bytes;
     this.data = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    this.text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     this.end = bytes.length;
     this.allowGlobal = options?.allowGlobal;
     this.allowPersistentIds = options?.allowPersistentIds ?? true;
     this.plainConstructors = options?.plainConstructors ?? false;
     this.maxMemoSkip = options?.maxMemoSkip ?? Infinity;
+  }
+
+  /**
+   * The input as a Buffer (same memory) for native latin-1 slicing of long ASCII strings. Made on
+   * first use: most pickles the server decodes (small commands, dependency lists) have no such
+   * string, and a Buffer view per decode was a measurable share of an init's cost.
+   */
+  get text(): Buffer {
+    return (this.textView ??= Buffer.from(this.bytes.buffer, this.bytes.byteOffset, this.bytes.byteLength));
   }
 
   fail(code: PickleErrorCode, message: string, at: number = this.pos): never {

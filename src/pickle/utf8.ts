@@ -27,7 +27,12 @@ const asciiCache: (string | undefined)[] = new Array<string | undefined>(CACHE_M
  * Throws PICKLE_MALFORMED for anything else that is not UTF-8 (overlong, > U+10FFFF, cut
  * short: bad-01405..bad-01408).
  */
-export function decodeUtf8(bytes: Uint8Array, start: number, end: number, buffer: Buffer): string | PyCodepointStr {
+export function decodeUtf8(
+  bytes: Uint8Array,
+  start: number,
+  end: number,
+  source: { readonly text: Buffer },
+): string | PyCodepointStr {
   const n = end - start;
   if (n <= SHORT_STRING_BYTES) {
     // Hash and ASCII check in one pass; a hit reuses the string (and V8's cached hash of it).
@@ -51,7 +56,7 @@ export function decodeUtf8(bytes: Uint8Array, start: number, end: number, buffer
       return s;
     }
   }
-  if (n > SHORT_STRING_BYTES && isAscii(bytes, start, end)) return buffer.toString('latin1', start, end);
+  if (n > SHORT_STRING_BYTES && isAscii(bytes, start, end)) return source.text.toString('latin1', start, end);
   try {
     return fatalDecoder.decode(bytes.subarray(start, end));
   } catch {

@@ -14,6 +14,7 @@ import {
 } from './message-types.js';
 import type { AnyCommand, Deps, ReplicationMessage } from './messages.js';
 import { decodePlainPickle } from './plain-pickle.js';
+import { fastServerSnapshotSet } from './snapshot-set-fast.js';
 import { decodeTextFrame } from './text-frames.js';
 
 /** Frames each type needs (§2.2); extra frames are ignored, as the reference does. */
@@ -48,9 +49,32 @@ export function decodeTypeFrame(frame: Uint8Array, limits: ProtocolLimits): Mess
   return n;
 }
 
+/**
+ * `pickle.dumps([])` at protocols 4 and 5, byte for byte: what the add-on (Python 3.8 and later)
+ * and our encoder write for a node without dependencies — most nodes of a scene. Shared: never
+ * write into them.
+ */
+const EMPTY_LIST_PICKLES: readonly Uint8Array[] = [
+  Buffer.from([0x80, 0x04, 0x5d, 0x94, 0x2e]),
+  Buffer.from([0x80, 0x05, 0x5d, 0x94, 0x2e]),
+];
+
+/**
+ * The shared copy of `frame` when it is one of the empty-list pickles above, else undefined.
+ * Such a frame needs neither the scanner nor the decoder (they could only confirm it is `[]`), and
+ * a store can keep the shared copy instead of one of its own per node.
+ */
+export function sharedEmptyListPickle(frame: Uint8Array): Uint8Array | undefined {
+  if (frame.length !== 5 || frame[0] !== 0x80 || frame[2] !== 0x5d || frame[3] !== 0x94 || frame[4] !== 0x2e) {
+    return undefined;
+  }
+  return frame[1] === 0x04 ? EMPTY_LIST_PICKLES[0] : frame[1] === 0x05 ? EMPTY_LIST_PICKLES[1] : undefined;
+}
+
 /** A dependency list: a list of str, or None (§2.2). */
 function decodeDeps(frame: Uint8Array, frameIndex: number, limits: ProtocolLimits): Deps {
   checkSize(frame, limits.maxDepsFrameBytes, frameIndex, 'dependency');
+  if (sharedEmptyListPickle(frame) !== undefined) return [];
   const value = decodePlainPickle(frame, frameIndex, limits.pickle);
   if (value === null) return null;
   if (!Array.isArray(value) || !value.every((id): id is string => typeof id === 'string')) {
@@ -64,8 +88,12 @@ function decodeText(frame: Uint8Array, frameIndex: number, limits: ProtocolLimit
   return decodeTextFrame(frame, frameIndex);
 }
 
-function decodeCommandData(frame: Uint8Array, limits: ProtocolLimits): PyValue {
+function decodeCommandData(type: MessageTypeNumber, frame: Uint8Array, limits: ProtocolLimits): PyValue {
   checkSize(frame, limits.maxPayloadFrameBytes, 2, 'data');
+  if (type === MessageType.ServerSnapshot) {
+    const set = fastServerSnapshotSet(frame, limits.pickle);
+    if (set !== undefined) return set;
+  }
   return decodePlainPickle(frame, 2, limits.pickle);
 }
 
@@ -109,7 +137,7 @@ export function decodeMessage(frames: readonly Uint8Array[], limits?: Partial<Pr
     return { type, uuid, owner, deps, dataBytes: frames[4], raw };
   }
   const owner = decodeText(frames[1], 1, lim, 'owner');
-  const data = decodeCommandData(frames[2], lim);
+  const data = decodeCommandData(type, frames[2], lim);
   // The cast pairs the runtime `type` with its union member; every command has the same fields.
   return { type, owner, data, raw } as AnyCommand;
 }

@@ -1,7 +1,7 @@
 /** The replication 0.9.10 frame codec: replication objects ⇄ ZeroMQ multipart frames. */
 export * from './constants.js';
 export { ProtocolError, type ProtocolErrorCode } from './errors.js';
-export { decodeMessage, decodeTypeFrame, framesNeeded } from './frame-decoder.js';
+export { decodeMessage, decodeTypeFrame, framesNeeded, sharedEmptyListPickle } from './frame-decoder.js';
 export { asBuffer, encodeCommand, encodeMessage, messageFrames } from './frame-encoder.js';
 export { decodeHeartbeat, encodeHeartbeat, MAX_HEARTBEAT_FRAME_BYTES, type HeartbeatKind } from './heartbeat.js';
 export { DEFAULT_PROTOCOL_LIMITS, resolveProtocolLimits, type ProtocolLimits } from './limits.js';

@@ -116,7 +116,8 @@ function receiveNode(ctx: SessionContext, record: ClientRecord, chunks: PyValue 
 
 function storeInitNode(ctx: SessionContext, init: InitProgress, node: Node): void {
   const check = validateNodeData(ctx, node.dataBytes);
-  const fits = ctx.store.has(node.uuid) || hasRoomForNode(ctx);
+  const isNew = !ctx.store.has(node.uuid);
+  const fits = !isNew || hasRoomForNode(ctx);
   if (!check.ok || !fits) {
     const why = check.ok ? 'the store is full' : check.reason;
     reject(ctx, 'init', init.initiator, `Init node ${node.uuid} from ${init.username} skipped: ${why}`);
@@ -125,7 +126,6 @@ function storeInitNode(ctx: SessionContext, init: InitProgress, node: Node): voi
   const owner =
     node.owner === OWNER_COMMON || ctx.clients.byUsername(node.owner) !== undefined ? node.owner : OWNER_COMMON;
   const raw = node.raw as readonly Uint8Array[];
-  const isNew = !ctx.store.has(node.uuid);
   acceptMutation(ctx, {
     type: 'node',
     uuid: node.uuid,

@@ -7,7 +7,14 @@
  * (§4.4), and replacing an existing node keeps its place.
  */
 import { encodePickle } from '../pickle/index.js';
-import { MessageType, typeFrame, type Deps, type Node, encodeTextFrame } from '../protocol/index.js';
+import {
+  MessageType,
+  typeFrame,
+  type Deps,
+  type Node,
+  encodeTextFrame,
+  sharedEmptyListPickle,
+} from '../protocol/index.js';
 
 export interface StoredNode {
   readonly uuid: string;
@@ -30,7 +37,11 @@ export interface StoredNode {
 const ARENA_BYTES = 8192;
 
 function ownCopyIfSmall(bytes: Uint8Array): Uint8Array {
-  return bytes.byteLength <= ARENA_BYTES ? Buffer.from(bytes) : bytes;
+  if (bytes.byteLength > ARENA_BYTES) return bytes;
+  // allocUnsafe + set: the copy `Buffer.from` makes, without its dispatch on the argument's type.
+  const copy = Buffer.allocUnsafe(bytes.byteLength);
+  copy.set(bytes);
+  return copy;
 }
 
 export class NodeStore {
@@ -63,7 +74,8 @@ export class NodeStore {
    */
   put(uuid: string, owner: string, deps: Deps, depsBytes: Uint8Array | undefined, dataBytes: Uint8Array): boolean {
     dataBytes = ownCopyIfSmall(dataBytes);
-    if (depsBytes !== undefined) depsBytes = ownCopyIfSmall(depsBytes);
+    // Most nodes have no dependencies: they all keep the one shared `[]` pickle.
+    if (depsBytes !== undefined) depsBytes = sharedEmptyListPickle(depsBytes) ?? ownCopyIfSmall(depsBytes);
     const existing = this.nodes.get(uuid);
     if (existing !== undefined) {
       existing.deps = deps;

@@ -195,6 +195,30 @@ describe('dependency lists', () => {
     });
   }
 
+  test('an empty list pickled at protocol 4 or 5 decodes to a fresh [] each time; other protocols and near misses go through the full decoder', () => {
+    for (const proto of [4, 5]) {
+      const frames = nodeFrames();
+      frames[3] = Buffer.from([0x80, proto, 0x5d, 0x94, 0x2e]);
+      const a = decodeMessage(frames);
+      const b = decodeMessage(frames);
+      assert.ok(a.type === MessageType.Node && b.type === MessageType.Node);
+      assert.deepEqual(a.deps, []);
+      assert.notEqual(a.deps, b.deps, 'a list the caller may change is never shared');
+    }
+    // Protocol 2 (another empty list, with BINPUT) decodes through the decoder.
+    const p2 = nodeFrames();
+    p2[3] = Buffer.from([0x80, 0x02, 0x5d, 0x71, 0x00, 0x2e]);
+    assert.deepEqual((decodeMessage(p2) as { deps: unknown }).deps, []);
+    // An unknown protocol with the same shape is still refused, as the decoder refuses it.
+    const p6 = nodeFrames();
+    p6[3] = Buffer.from([0x80, 0x06, 0x5d, 0x94, 0x2e]);
+    assertRejects(p6, 'PROTOCOL_PICKLE');
+    // EMPTY_DICT in the same frame shape is not a list.
+    const dict = nodeFrames();
+    dict[3] = Buffer.from([0x80, 0x04, 0x7d, 0x94, 0x2e]);
+    assertRejects(dict, 'PROTOCOL_SHAPE');
+  });
+
   test('None as dependencies is accepted (§2.2)', () => {
     const commit = commitFrames();
     commit[2] = encodePickle(null);
