@@ -111,6 +111,7 @@ export class Session {
       phase: 'WAITING',
       init: null,
       pendingEnd: null,
+      pendingJoins: [],
       out: new Effects(),
     };
   }
