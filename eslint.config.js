@@ -22,9 +22,15 @@ const allowed = {
 const ioHome = {
   'node:net': 'net',
   'node:http': 'admin',
-  'node:fs': 'store',
-  'node:fs/promises': 'store',
 };
+
+/**
+ * The file system is narrower still: one file, src/store/fs-port.ts, imports it, and every other
+ * file access of src/ (the CLI's too: .env, the log file, the console's static files) goes through
+ * what it exports, so the store's failure injection and its rules cover every file touched.
+ */
+const FS_MODULES = ['node:fs', 'fs', 'node:fs/promises', 'fs/promises'];
+const FS_HOME = 'src/store/fs-port.ts';
 
 /** `../<l>/…` as seen from a file of a sibling folder or of one of its subfolders (src/net/zmtp/). */
 function relativeTo(l, tails) {
@@ -59,11 +65,16 @@ function testRules(dir, ownLayer) {
   };
 }
 
-function boundaryRules(layer) {
+function boundaryRules(layer, fsAllowed = false) {
   const banned = layers.filter((l) => l !== layer && !allowed[layer].includes(l));
   const paths = Object.entries(ioHome)
     .filter(([, home]) => home !== layer && layer !== 'cli' && !(layer === 'client' && home === 'net'))
     .map(([name, home]) => ({ name, message: `only src/${home}/ may import ${name}` }));
+  if (!fsAllowed) {
+    for (const name of FS_MODULES) {
+      paths.push({ name, message: `only ${FS_HOME} may import ${name}: use what src/store/index.ts exports` });
+    }
+  }
   // A devDependency: the independent libzmq peer of the tests and the benchmark baseline. The
   // server and the CLI speak ZMTP themselves (src/net/zmtp/) and load no native addon.
   paths.push({
@@ -71,7 +82,7 @@ function boundaryRules(layer) {
     message: 'nothing under src/ may import zeromq (a test peer and benchmark baseline only)',
   });
   return {
-    files: [`src/${layer}/**/*.ts`],
+    files: fsAllowed ? [FS_HOME] : [`src/${layer}/**/*.ts`],
     rules: {
       'no-restricted-imports': [
         'error',
@@ -116,7 +127,9 @@ export default tseslint.config(
       'no-constant-condition': ['error', { checkLoops: false }],
     },
   },
-  ...layers.map(boundaryRules),
+  ...layers.map((l) => boundaryRules(l)),
+  // Later entries win: the store's boundaries again for the one file that may use node:fs.
+  boundaryRules('store', true),
   testRules('test'),
   ...layers.map((l) => testRules(`test/${l}`, l)),
   testRules('bench'),

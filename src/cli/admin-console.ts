@@ -4,7 +4,6 @@
  * the dashboard's files (read once from the build's `admin/static/`). `admin/` never imports
  * `net/` or `cli/`: everything crosses here as plain objects and callbacks.
  */
-import { createReadStream, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -30,6 +29,10 @@ import {
   encodeSnapshot,
   readSnapshotFile,
   type SaveOutcome,
+  listDirSync,
+  openFileReadStream,
+  readFileBytesSync,
+  statPathSync,
 } from '../store/index.js';
 import { consolePassword, isLoopbackHost, DEFAULT_CONFIG, type Config } from './config.js';
 import { snapshotMetaOf } from './data-set-aside.js';
@@ -49,18 +52,18 @@ export function loadConsoleFiles(dir: string = STATIC_DIR): Map<string, StaticFi
   const walk = (d: string): void => {
     let names: string[];
     try {
-      names = readdirSync(d);
+      names = listDirSync(d);
     } catch {
       return;
     }
     for (const name of names) {
       const path = join(d, name);
-      const st = statSync(path);
+      const st = statPathSync(path);
       if (st.isDirectory()) walk(path);
       else if (st.isFile()) {
         total += st.size;
         if (total > MAX_STATIC_BYTES) throw new Error(`the console's files in ${dir} exceed ${MAX_STATIC_BYTES} bytes`);
-        entries.push(['/' + relative(dir, path).split(sep).join('/'), readFileSync(path)]);
+        entries.push(['/' + relative(dir, path).split(sep).join('/'), readFileBytesSync(path)]);
       }
     }
   };
@@ -139,7 +142,7 @@ export function storeViewOf(
   };
   const statOf = (name: string): { size: number; mtimeMs: number } | null => {
     try {
-      const st = statSync(join(dir, `${name}.pkl`));
+      const st = statPathSync(join(dir, `${name}.pkl`));
       return st.isFile() ? { size: st.size, mtimeMs: st.mtimeMs } : null;
     } catch {
       return null;
@@ -181,7 +184,7 @@ export function storeViewOf(
       if (st === null) return null;
       // Opened before the reply starts: a backup rotated away meanwhile is a 404, not a broken
       // download. An open file stays readable after the rotation unlinks it.
-      const stream = createReadStream(join(dir, `${name}.pkl`));
+      const stream = openFileReadStream(join(dir, `${name}.pkl`));
       const opened = await new Promise<boolean>((resolve) => {
         stream.once('open', () => resolve(true));
         stream.once('error', () => resolve(false));

@@ -9,10 +9,11 @@
  * on stderr, then a total `N passed, N failed` line. Exit status 1 on any failure.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
+
+import { listDirSync, pathExistsSync, readFileBytesSync, readTextFileSync, statPathSync } from '../store/index.js';
 
 import { checkCaptureRecord } from './fixture-checks/capture.js';
 import { checkDeltaCase } from './fixture-checks/delta-case.js';
@@ -55,9 +56,9 @@ const CHECKERS: Readonly<Record<Exclude<FixtureKind, 'pickle-encode'>, Checker>>
 /** Every fixture file under `dir`, sorted, recursively. */
 function findFixtureFiles(dir: string): string[] {
   const out: string[] = [];
-  for (const name of readdirSync(dir).sort()) {
+  for (const name of listDirSync(dir).sort()) {
     const path = join(dir, name);
-    if (statSync(path).isDirectory()) out.push(...findFixtureFiles(path));
+    if (statPathSync(path).isDirectory()) out.push(...findFixtureFiles(path));
     else if (name.endsWith('.jsonl') || name.endsWith('.jsonl.gz') || isSampleIndexFile(path)) out.push(path);
   }
   return out;
@@ -67,7 +68,7 @@ function findFixtureFiles(dir: string): string[] {
 function isSampleIndexFile(path: string): boolean {
   if (!path.endsWith('.json')) return false;
   try {
-    return isDeltaSampleIndex(JSON.parse(readFileSync(path, 'utf8')));
+    return isDeltaSampleIndex(JSON.parse(readTextFileSync(path)));
   } catch {
     return false;
   }
@@ -75,17 +76,17 @@ function isSampleIndexFile(path: string): boolean {
 
 /** Checks every triple of a delta-sample index; the pickles live in a folder named after the index. */
 function checkSampleIndex(path: string): CaseResult[] {
-  const doc = JSON.parse(readFileSync(path, 'utf8')) as { cases: FixtureRecord[] };
+  const doc = JSON.parse(readTextFileSync(path)) as { cases: FixtureRecord[] };
   const folder = path.slice(0, -'.json'.length);
   const read = (name: string): Uint8Array => {
     if (name.includes('/') || name.includes('\\') || name.startsWith('.')) throw new Error(`bad file name ${name}`);
-    return new Uint8Array(readFileSync(join(existsSync(join(folder, name)) ? folder : dirname(path), name)));
+    return new Uint8Array(readFileBytesSync(join(pathExistsSync(join(folder, name)) ? folder : dirname(path), name)));
   };
   return doc.cases.map((c) => checkDeltaSample(c, read));
 }
 
 function readLines(path: string): string[] {
-  let raw = readFileSync(path);
+  let raw = readFileBytesSync(path);
   if (path.endsWith('.gz')) raw = gunzipSync(raw);
   return raw.toString('utf8').split('\n');
 }
@@ -97,7 +98,8 @@ function readLines(path: string): string[] {
 function checkWithPyref(items: readonly PyrefCheckItem[]): CaseResult[] {
   if (items.length === 0) return [];
   const failAll = (detail: string): CaseResult[] => items.map((i) => ({ id: i.id, ok: false, detail }));
-  if (!existsSync(PYREF_PATH)) return failAll(`pyref.py not found at ${PYREF_PATH}: encode cases cannot be checked`);
+  if (!pathExistsSync(PYREF_PATH))
+    return failAll(`pyref.py not found at ${PYREF_PATH}: encode cases cannot be checked`);
   const res = spawnSync('python3', [PYREF_PATH, '--mode', 'strict', '--check'], {
     input: items.map((i) => JSON.stringify(i)).join('\n') + '\n',
     encoding: 'utf8',
@@ -157,7 +159,7 @@ export async function runCheckFixtures(args: string[]): Promise<number> {
     return 2;
   }
   const dir = resolve(args[0]);
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) {
+  if (!pathExistsSync(dir) || !statPathSync(dir).isDirectory()) {
     process.stderr.write(`check-fixtures: ${args[0]} is not a directory\n`);
     return 2;
   }

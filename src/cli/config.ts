@@ -104,6 +104,8 @@ export interface Config {
   readonly handshakeTimeoutMs: number;
   /** `--pre-login-timeout`, PRE_LOGIN_TIMEOUT (ms): a connection whose identity has not logged in by then is closed. */
   readonly preLoginTimeoutMs: number;
+  /** `--disconnect-grace`, DISCONNECT_GRACE (ms): a logged-in client whose connections all closed and did not come back by then leaves. */
+  readonly disconnectGraceMs: number;
   /** `--max-connections`, MAX_CONNECTIONS: open TCP connections on the three ports together. */
   readonly maxConnections: number;
   /** `--max-connections-per-address`, MAX_CONNECTIONS_PER_ADDRESS: open connections from one IP address. */
@@ -173,6 +175,7 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
   preLoginMaxMessageBytes: DEFAULT_TRANSPORT_LIMITS.preLoginMaxMessageBytes,
   handshakeTimeoutMs: DEFAULT_TRANSPORT_LIMITS.handshakeTimeoutMs,
   preLoginTimeoutMs: DEFAULT_TRANSPORT_LIMITS.preLoginTimeoutMs,
+  disconnectGraceMs: DEFAULT_TRANSPORT_LIMITS.disconnectGraceMs,
   maxConnections: DEFAULT_TRANSPORT_LIMITS.maxConnections,
   maxConnectionsPerAddress: DEFAULT_TRANSPORT_LIMITS.maxConnectionsPerAddress,
   maxNewConnectionsPerSecond: DEFAULT_TRANSPORT_LIMITS.newConnectionsPerAddressPerSecond,
@@ -374,6 +377,7 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
   ),
   limitSpec('handshakeTimeoutMs', 'HANDSHAKE_TIMEOUT', 100, 3_600_000, 'the handshake timeout (ms)'),
   limitSpec('preLoginTimeoutMs', 'PRE_LOGIN_TIMEOUT', 1000, 86_400_000, 'the pre-login timeout (ms)'),
+  limitSpec('disconnectGraceMs', 'DISCONNECT_GRACE', 0, 3_600_000, 'the disconnect grace (ms)'),
   limitSpec('maxConnections', 'MAX_CONNECTIONS', 3, 1_000_000, 'the connection bound'),
   limitSpec('maxConnectionsPerAddress', 'MAX_CONNECTIONS_PER_ADDRESS', 3, 1_000_000, 'the connections per address'),
   limitSpec(

@@ -1,6 +1,6 @@
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
+import { readTextFileSync } from '../store/index.js';
 import { ConfigError } from './config-error.js';
 
 /**
@@ -9,7 +9,7 @@ import { ConfigError } from './config-error.js';
  */
 export function readDotenv(cwd: string): string | undefined {
   try {
-    return readFileSync(join(cwd, '.env'), 'utf8');
+    return readTextFileSync(join(cwd, '.env'));
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw new ConfigError('CONFIG_DOTENV', `cannot read ${join(cwd, '.env')}: ${(err as Error).message}`);

@@ -220,6 +220,7 @@ export class Persistence {
         dir: join(dataDir, JOURNAL_DIR),
         follows: recovered.journal.follows,
         chain: recovered.journal.chain,
+        reuse: recovered.journal.reuse,
         fsync: opts.journalFsync,
         fs,
         log,

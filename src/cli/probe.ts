@@ -150,7 +150,7 @@ export async function runProbe(opts: ProbeOptions, out: NodeJS.WritableStream): 
     if (reply !== undefined) {
       await step(report, 'logout', async () => {
         await client.close('probe finished');
-        return [undefined, 'sockets closed (the server drops the user at its heartbeat timeout)'];
+        return [undefined, 'sockets closed (the server drops the user once they stay closed for DISCONNECT_GRACE)'];
       });
     }
   } finally {

@@ -82,6 +82,7 @@ async function startServer(config: Config, logger: ServerLogger, persistence: Pe
       preLoginMaxMessageBytes: config.preLoginMaxMessageBytes,
       handshakeTimeoutMs: config.handshakeTimeoutMs,
       preLoginTimeoutMs: config.preLoginTimeoutMs,
+      disconnectGraceMs: config.disconnectGraceMs,
       maxConnections: config.maxConnections,
       maxConnectionsPerAddress: config.maxConnectionsPerAddress,
       newConnectionsPerAddressPerSecond: config.maxNewConnectionsPerSecond,

@@ -13,9 +13,8 @@
  *
  * Nothing logs passwords: no code path passes one to the logger.
  */
-import { createWriteStream, type WriteStream } from 'node:fs';
-
 import { childSubsystem, levelPasses, type LogFields, type Logger, type LogLevel } from '../session/index.js';
+import { openAppendStream, type AppendStream } from '../store/index.js';
 import type { LogFormat, LogLevelName } from './config.js';
 
 /** Python's level names, as the reference prints them. */
@@ -131,7 +130,7 @@ export function tolerateClosedOutput(...streams: NodeJS.WritableStream[]): void 
   for (const s of streams) s.on('error', () => undefined);
 }
 
-function endFile(f: WriteStream | null): Promise<void> {
+function endFile(f: AppendStream | null): Promise<void> {
   return new Promise<void>((resolve) => {
     if (f === null) resolve();
     else f.end(() => resolve());
@@ -160,9 +159,9 @@ export function createServerLogger(opts: ServerLoggerOptions): ServerLogger {
       streamOpen = false;
     }
   };
-  let file: WriteStream | null = null;
+  let file: AppendStream | null = null;
   const openFile = (path: string): void => {
-    const f = createWriteStream(path, { flags: 'a' });
+    const f = openAppendStream(path);
     f.on('error', (err) => {
       toStream(format('error', `Cannot write the log file ${path}: ${err.message}`, now()) + '\n');
       if (file === f) file = null;

@@ -2,9 +2,8 @@
  * This server's version, from its package.json (written into every snapshot, journal segment and
  * session_metadata.json, so an operator can tell which build wrote a file).
  */
-import { readFileSync } from 'node:fs';
-
 import { REPLICATION_VERSION } from '../protocol/index.js';
+import { readTextFileSync } from '../store/index.js';
 
 let cached: string | undefined;
 
@@ -14,7 +13,7 @@ export function serverVersion(): string {
   cached = 'unknown';
   for (const rel of ['../../../package.json', '../../package.json']) {
     try {
-      const pkg = JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf8')) as {
+      const pkg = JSON.parse(readTextFileSync(new URL(rel, import.meta.url))) as {
         name?: unknown;
         version?: unknown;
       };

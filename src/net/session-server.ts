@@ -7,7 +7,9 @@
  * pre-login budget (a few small frames, enough for Auth, RequestServerInfo and the heartbeat
  * INIT); after, by MAX_FRAMES_PER_MESSAGE and MAX_FRAME_BYTES. When the session lets a client go
  * (kick, heartbeat timeout, drop for slowness, logout) its connections on all three ports are
- * closed; a stranger whose command got its reply is closed too, after the reply is flushed.
+ * closed; a stranger whose command got its reply is closed too, after the reply is flushed. The
+ * other way round, a logged-in client whose connections have all closed, and not come back within
+ * DISCONNECT_GRACE, leaves the session as at a heartbeat timeout (disconnect-watch.ts).
  */
 import {
   decodeTypeFrame,
@@ -24,6 +26,7 @@ import {
   type SessionEvent,
   NULL_LOGGER,
   type Logger,
+  LEAVE_REASON_CONNECTION_CLOSED,
 } from '../session/index.js';
 import {
   ChannelSender,
@@ -45,6 +48,7 @@ import {
 } from './transport-limits.js';
 import type { FrameBudget } from './zmtp/frames.js';
 import { ChurnTidy, DEFAULT_CHURN_TIDY, runtimeCollector } from './churn-tidy.js';
+import { DisconnectWatch } from './disconnect-watch.js';
 import { ConnectionGate } from './zmtp/gate.js';
 import { ZmtpRouter } from './zmtp/router.js';
 
@@ -201,6 +205,7 @@ export class SessionServer {
   private readonly preLoginBudgets: Record<Channel, FrameBudget>;
   readonly gate: ConnectionGate;
   private readonly tidy: ChurnTidy;
+  private readonly watch: DisconnectWatch;
 
   private constructor(opts: SessionServerOptions, host: string) {
     this.port = opts.port;
@@ -233,6 +238,12 @@ export class SessionServer {
     this.preLoginBudgets = { command: preLogin('command'), data: preLogin('data'), heartbeat: preLogin('heartbeat') };
     const monotonic = (): number => performance.now();
     this.gate = new ConnectionGate(transport, monotonic);
+    this.watch = new DisconnectWatch({
+      graceMs: transport.disconnectGraceMs,
+      isLoggedIn: this.isLoggedIn,
+      isConnected: (client) => CHANNELS.some((ch) => this.routers[ch].peerOf(client) !== undefined),
+      onGone: (client, peer) => this.onConnectionsClosed(client, peer, transport.disconnectGraceMs),
+    });
     this.tidy = new ChurnTidy({
       ...DEFAULT_CHURN_TIDY,
       collect: opts.collectGarbage === undefined ? runtimeCollector() : opts.collectGarbage,
@@ -253,6 +264,10 @@ export class SessionServer {
         onMessage: (client, frames) => this.onMessage(channel, client, frames),
         log: (level, message, key) => this.writeLog(level, message, key),
         label: (client) => this.labelOf(client),
+        onRoute: (client, routed, peer) => {
+          if (routed) this.watch.opened(client);
+          else if (!this.closing) this.watch.closed(client, peer);
+        },
       });
     this.routers = { command: makeRouter('command'), data: makeRouter('data'), heartbeat: makeRouter('heartbeat') };
     const routers = this.routers;
@@ -420,6 +435,7 @@ export class SessionServer {
       this.closing = true;
       if (this.tickTimer !== undefined) clearInterval(this.tickTimer);
       this.runner.close();
+      this.watch.close();
       for (const channel of CHANNELS) {
         this.senders[channel].close();
         this.closed.push(this.routers[channel].close());
@@ -530,6 +546,7 @@ export class SessionServer {
   }
 
   private forgetClient(client: ClientId): void {
+    this.watch.cancel(client);
     for (const channel of CHANNELS) this.senders[channel].forget(client);
     this.identities.delete(client);
   }
@@ -573,6 +590,17 @@ export class SessionServer {
 
   private onSendError(client: ClientId, channel: Channel, err: unknown): void {
     this.dropClient(client, `send on the ${channel} socket failed (${describe(err)})`);
+  }
+
+  /** Every connection of a logged-in client closed and none came back (disconnect-watch.ts). */
+  private onConnectionsClosed(client: ClientId, peer: string, graceMs: number): void {
+    this.writeLog(
+      'info',
+      `Dropping ${this.labelOf(client)}: ${LEAVE_REASON_CONNECTION_CLOSED} (its connections on the three ports ` +
+        `closed, the last from ${peer}, and none came back within ${graceMs} ms)`,
+      `net:closed:${client}`,
+    );
+    this.dispatch({ type: 'dropped', client, reason: LEAVE_REASON_CONNECTION_CLOSED, now: this.clock() });
   }
 
   private dropClient(client: ClientId, reason: string): void {

@@ -35,6 +35,14 @@ export interface TransportLimits extends GateLimits {
   preLoginTimeoutMs: number;
   /** Largest ZMTP command (READY with its properties, PING): libzmq's READY is under 300 bytes. */
   maxZmtpCommandBytes: number;
+  /**
+   * A logged-in client whose connections on all three ports have closed, and none came back within
+   * this long, leaves as at a heartbeat timeout (disconnect-watch.ts). 3000 ms: libzmq's DEALER
+   * reconnects by itself every 100 ms (ZMQ_RECONNECT_IVL) with the same identity, so a reconnect
+   * lands well within it; and it is well under the heartbeat TIMEOUT (10 s), so a client that
+   * closed its sockets leaves the user list seconds after, not at the timeout.
+   */
+  disconnectGraceMs: number;
 }
 
 export const DEFAULT_TRANSPORT_LIMITS: Readonly<TransportLimits> = Object.freeze({
@@ -43,6 +51,7 @@ export const DEFAULT_TRANSPORT_LIMITS: Readonly<TransportLimits> = Object.freeze
   handshakeTimeoutMs: 10_000,
   preLoginTimeoutMs: 30_000,
   maxZmtpCommandBytes: 4096,
+  disconnectGraceMs: 3000,
   maxConnections: 4096,
   maxConnectionsPerAddress: 256,
   newConnectionsPerAddressPerSecond: 64,

@@ -33,8 +33,7 @@ import type { ClientId } from './events.js';
 import { promoteHeartbeat } from './heartbeat.js';
 import { ARCHIVE_USERNAME } from './archive.js';
 import { logLogin } from './log-messages.js';
-import { acceptMutation } from './mutation.js';
-import type { UserEntry } from './users.js';
+import { acceptJoin } from './mutation.js';
 
 /** RequestServerInfo, answered to anybody (§4.1). `private` is whether a server password is set. */
 export function handleServerInfo(ctx: SessionContext, from: ClientId): void {
@@ -136,8 +135,7 @@ export function handleAuth(ctx: SessionContext, from: ClientId, msg: Auth, now: 
   const name = msg.data instanceof PyDict ? msg.data.get(AUTH_KEY_ID) : undefined;
   if (failure === null) {
     const admin = msg.data instanceof PyDict && msg.data.get(AUTH_KEY_TYPE) === AUTH_TYPE_ADMIN;
-    acceptMutation(ctx, { type: 'user-join', name: name as string, admin });
-    const record = new ClientRecord(from, ctx.users.get(name as string) as UserEntry, now);
+    const record = new ClientRecord(from, acceptJoin(ctx, name as string, admin), now);
     ctx.clients.add(record);
     promoteHeartbeat(ctx, from);
     ctx.out.log('info', logLogin(record.id, admin));

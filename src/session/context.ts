@@ -12,7 +12,7 @@ import type { HeartbeatTable } from './heartbeat-table.js';
 import type { SessionLimits } from './limits.js';
 import type { Mutation } from './mutation.js';
 import type { NodeStore } from './node-store.js';
-import type { UserBook } from './users.js';
+import type { UserBook, UserEntry } from './users.js';
 
 /** The server's life cycle (§3.2). There is a way back from SRV_SYNC to WAITING here (§9 item 12). */
 export type ServerPhase = 'WAITING' | 'SRV_SYNC' | 'ACTIVE';
@@ -26,6 +26,16 @@ export interface InitProgress {
   readonly expected: number;
   /** Ids stored by this init, discarded if it is aborted. */
   readonly stored: Set<string>;
+}
+
+/**
+ * A login not journaled yet (mutation.ts `deferJoin`): its user record lives only in its
+ * `ClientRecord` until the next journaled change of anyone puts both in the journal and the book.
+ */
+export interface PendingJoin {
+  readonly name: string;
+  readonly admin: boolean;
+  readonly entry: UserEntry;
 }
 
 /** Options after defaults were applied. */
@@ -63,6 +73,8 @@ export interface SessionContext {
   init: InitProgress | null;
   /** The client whose ServerSnapshot END is still expected (the last initialiser), §4.3 step 6. */
   pendingEnd: ClientId | null;
+  /** Logins not journaled yet, in login order (mutation.ts `deferJoin`). */
+  readonly pendingJoins: PendingJoin[];
   /** The effects of the event being handled (a fresh collector per event). */
   out: Effects;
   /** Node data kept decoded between replayed Commits (decoded-nodes.ts); null outside a replay. */
@@ -105,9 +117,11 @@ export class Effects {
   }
 
   /** Journal an accepted change (mutation.ts `acceptMutation` is the only caller). */
-  persist(mutation: Mutation): void {
+  persist(mutation: Mutation, attributed = true): void {
     this.list.push(
-      this.actor === undefined ? { type: 'persist', mutation } : { type: 'persist', mutation, by: this.actor },
+      !attributed || this.actor === undefined
+        ? { type: 'persist', mutation }
+        : { type: 'persist', mutation, by: this.actor },
     );
   }
 

@@ -10,7 +10,7 @@ import { reject, type SessionContext } from './context.js';
 import type { ClientId } from './events.js';
 import { abortInit } from './init.js';
 import { LEAVE_REASON_KICKED, logKick, logLockRelease, logLogout, saveReasonUserDisconnect } from './log-messages.js';
-import { acceptMutation } from './mutation.js';
+import { acceptLeave, acceptMutation } from './mutation.js';
 
 /** Who kicks when the operator uses the shell or the admin API. */
 export const OPERATOR = 'operator';
@@ -38,7 +38,7 @@ export function removeClient(ctx: SessionContext, id: ClientId, reason: string):
     ctx.out.log('info', logLockRelease(record.id, owned));
   }
   ctx.clients.remove(id);
-  acceptMutation(ctx, { type: 'user-leave', name: record.id });
+  acceptLeave(ctx, record.id);
   if (ctx.init !== null && ctx.init.initiator === id) abortInit(ctx);
   if (ctx.pendingEnd === id) ctx.pendingEnd = null;
   ctx.out.forget(id);

@@ -16,6 +16,11 @@ export const LEAVE_REASON_KICKED = 'kicked';
 /** The heartbeat latency exceeded the timeout (the reference's only reason besides kicks). */
 export const LEAVE_REASON_TIMEOUT = 'connection closed';
 /**
+ * Every connection of the client closed and none came back within DISCONNECT_GRACE: the same words
+ * as the timeout, since for the user (and the reference's log) it is the same departure, only sooner.
+ */
+export const LEAVE_REASON_CONNECTION_CLOSED = 'connection closed';
+/**
  * Logged in but never started a heartbeat within the grace period (a deviation: such a login would
  * otherwise hold its slot and its locks forever).
  */

@@ -13,6 +13,7 @@ import type { PyDict } from '../pickle/index.js';
 import type { Deps } from '../protocol/index.js';
 import { applyCommit, applyReplayedCommit } from './commit-apply.js';
 import type { SessionContext } from './context.js';
+import { UserEntry } from './users.js';
 
 export type Mutation =
   /** Node on the data socket or in an init SET: a new node gets `owner`, an existing one keeps its own (§4.5). */
@@ -53,6 +54,8 @@ export interface Prepared {
   commitResult?: Uint8Array;
   /** The pickled sizes of a metadata update's values, in order. */
   metadataSizes?: readonly number[];
+  /** A late-journaled login's record, already held by its client (`acceptJoin`). */
+  joinEntry?: UserEntry;
 }
 
 /**
@@ -89,7 +92,8 @@ export function applyMutation(ctx: SessionContext, m: Mutation, prepared: Prepar
       ctx.store.setOwner(m.uuids, m.owner);
       break;
     case 'user-join':
-      ctx.users.join(m.name, m.admin);
+      if (prepared.joinEntry !== undefined) ctx.users.adopt(prepared.joinEntry);
+      else ctx.users.join(m.name, m.admin);
       break;
     case 'user-leave':
       ctx.users.leave(m.name);
@@ -119,7 +123,46 @@ export function applyMutation(ctx: SessionContext, m: Mutation, prepared: Prepar
  * whatever the caller relays next), then apply. A failure to apply is a bug: logged at `error`.
  */
 export function acceptMutation(ctx: SessionContext, m: Mutation, prepared?: Prepared): void {
+  if (ctx.pendingJoins.length > 0) journalPendingJoins(ctx);
   ctx.out.persist(m);
   const problem = applyMutation(ctx, m, prepared);
   if (problem !== undefined) ctx.out.log('error', `Accepted change not applied: ${problem}`, 'internal');
+}
+
+/**
+ * A login (Auth accepted): returns the user record the client works on.
+ *
+ * A look-only visit — a `probe`, or anyone who logs in, looks at the user list and leaves — must
+ * leave the data directory untouched, so a login is journaled only once something else is: its
+ * record stays out of the book (and out of snapshots) until the next journaled change of any
+ * user, which journals the waiting logins first, in login order, and puts their records in the
+ * book. A leave before that journals nothing. So the book always equals what the snapshot and
+ * journal replay to, in the same order, and the add-on's own client, which sends its metadata
+ * right after login, is journaled as before. A login that replaces a record restored from disk
+ * changes the book at once, so it is journaled at once.
+ */
+export function acceptJoin(ctx: SessionContext, name: string, admin: boolean): UserEntry {
+  if (ctx.users.get(name) !== undefined) {
+    acceptMutation(ctx, { type: 'user-join', name, admin });
+    return ctx.users.get(name) as UserEntry;
+  }
+  const entry = new UserEntry(name, admin);
+  ctx.pendingJoins.push({ name, admin, entry });
+  return entry;
+}
+
+/** A logged-in user leaves: its record goes, journaled unless its login never was (`acceptJoin`). */
+export function acceptLeave(ctx: SessionContext, name: string): void {
+  const pending = ctx.pendingJoins.findIndex((p) => p.name === name);
+  if (pending >= 0) ctx.pendingJoins.splice(pending, 1);
+  else acceptMutation(ctx, { type: 'user-leave', name });
+}
+
+function journalPendingJoins(ctx: SessionContext): void {
+  for (const p of ctx.pendingJoins.splice(0)) {
+    const m: Mutation = { type: 'user-join', name: p.name, admin: p.admin };
+    // Unattributed, as a login journaled at once is (its sender was not logged in yet).
+    ctx.out.persist(m, false);
+    applyMutation(ctx, m, { joinEntry: p.entry });
+  }
 }

@@ -113,6 +113,7 @@ export class Session {
       phase: 'WAITING',
       init: null,
       pendingEnd: null,
+      pendingJoins: [],
       out: new Effects(),
       decodedNodes: null,
     };

@@ -55,6 +55,13 @@ export class UserBook {
     return entry;
   }
 
+  /** Puts `entry` in the book as `join` would put a fresh one (a login journaled late, mutation.ts). */
+  adopt(entry: UserEntry): UserEntry {
+    this.entries.delete(entry.name);
+    this.entries.set(entry.name, entry);
+    return entry;
+  }
+
   leave(name: string): void {
     this.entries.delete(name);
   }

@@ -1,7 +1,8 @@
 /**
- * The file-system calls the store makes, as an injectable port: the only file in `src/` that
- * imports `node:fs` besides nothing else (STYLE.md §1 "each kind of I/O has one home"). Tests
- * wrap `NODE_STORE_FS` to inject failures (ENOSPC, EACCES) at a chosen step.
+ * The file-system calls the store makes, as an injectable port, and the few the CLI makes outside
+ * the data directory (at the end): the only file in `src/` that imports `node:fs` (STYLE.md §1
+ * "each kind of I/O has one home"; `eslint.config.js` enforces it). Tests wrap `NODE_STORE_FS` to
+ * inject failures (ENOSPC, EACCES) at a chosen step.
  *
  * Journal appends use the synchronous fd calls on purpose: a mutation must reach the page cache
  * (survive a process crash) before it is relayed (DESIGN §4, redis `beforeSleep`), and a sync
@@ -159,4 +160,56 @@ export async function readdirOrEmpty(fsys: StoreFs, path: string): Promise<strin
     if (isErrno(e, 'ENOENT')) return [];
     throw e;
   }
+}
+
+/*
+ * Files outside the data directory, for the CLI: `.env`, package.json, the console's static files,
+ * a backup streamed to a download, the log file, the fixtures `check-fixtures` reads. They go
+ * through here too, so that this file stays the one place in `src/` that touches the file system
+ * (`eslint.config.js` forbids `node:fs` everywhere else). Synchronous reads are for start-up and
+ * command-line tools only, where nothing else is waiting.
+ */
+
+/** What `statPathSync` reports. */
+export type PathStats = StoreStats;
+
+/** A file opened for appending (the log file): Node's write stream, `'error'` events and all. */
+export type AppendStream = fs.WriteStream;
+
+/** A file opened for reading as a stream (a backup download). */
+export type FileReadStream = fs.ReadStream;
+
+/** The whole file as UTF-8 text. Throws the system error (its `code`: ENOENT, EACCES, …). */
+export function readTextFileSync(path: string | URL): string {
+  return fs.readFileSync(path, 'utf8');
+}
+
+/** The whole file's bytes. Throws the system error. */
+export function readFileBytesSync(path: string): Buffer {
+  return fs.readFileSync(path);
+}
+
+/** Whether anything exists at `path`. */
+export function pathExistsSync(path: string): boolean {
+  return fs.existsSync(path);
+}
+
+/** The names in a directory. Throws the system error. */
+export function listDirSync(path: string): string[] {
+  return fs.readdirSync(path);
+}
+
+/** `stat` of a path. Throws the system error. */
+export function statPathSync(path: string): PathStats {
+  return fs.statSync(path);
+}
+
+/** Opens `path` for reading as a stream; a missing file shows as the stream's `'error'`. */
+export function openFileReadStream(path: string): FileReadStream {
+  return fs.createReadStream(path);
+}
+
+/** Opens (creating it if needed) `path` for appending; failures show as the stream's `'error'`. */
+export function openAppendStream(path: string): AppendStream {
+  return fs.createWriteStream(path, { flags: 'a' });
 }

@@ -87,6 +87,18 @@ export {
 export { DEFAULT_DISK_FREE_WARN_BYTES, DiskSpaceMonitor, formatSpace, type DiskSpaceStatus } from './disk-space.js';
 export { describeCause, isUnloadable } from './errors.js';
 export { readdirOrEmpty, statOrNull } from './fs-port.js';
+export {
+  listDirSync,
+  openAppendStream,
+  openFileReadStream,
+  pathExistsSync,
+  readFileBytesSync,
+  readTextFileSync,
+  statPathSync,
+  type AppendStream,
+  type FileReadStream,
+  type PathStats,
+} from './fs-port.js';
 export { HistoryGapError, planReplay, readSegmentRecords, segmentKey, type SegmentBreak } from './history-timeline.js';
 export {
   DEFAULT_HISTORY_CHECKPOINT_INTERVAL_S,

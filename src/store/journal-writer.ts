@@ -14,6 +14,10 @@
  * changes in memory meanwhile), until `tryResume` succeeds or a snapshot captured after the
  * failure is durable (`dropBefore`).
  *
+ * At start the writer appends to the chain's last segment when it holds no record (recovery's
+ * `reuse`), so a start and a clean stop of an unchanged session leave the data directory as it was;
+ * otherwise it starts a segment that follows the chain's end.
+ *
  * Rotation happens at snapshot capture, in the same synchronous step as the capture, so no
  * mutation falls between the snapshot and its journal: the new segment is named by the new
  * snapshot's id and follows the old segment at its current length. If that snapshot never
@@ -45,6 +49,11 @@ export interface JournalWriterOptions {
   follows: JournalFollows;
   /** Ids of the existing segments of the chain, oldest first (recovery's `journal.chain`), for `dropBefore`. */
   chain?: readonly string[];
+  /**
+   * The chain's last segment, empty (recovery's `journal.reuse`): appended to instead of creating
+   * a segment that follows it. If it cannot be opened, a new segment is created as without it.
+   */
+  reuse?: { segmentId: string; bytes: number } | null;
   /** `JOURNAL_FSYNC`. */
   fsync?: JournalFsyncPolicy;
   fs?: StoreFs;
@@ -127,13 +136,21 @@ export class JournalWriter {
     this.policy = opts.fsync ?? DEFAULT_JOURNAL_FSYNC;
     this.maxRecordBytes = opts.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES;
     this.chain = [...(opts.chain ?? [])];
-    const follows = opts.follows;
-    const id = follows.kind === 'snapshot' ? follows.snapshotId : newSnapshotId(this.now());
-    const { fd, bytes } = this.createSegment(id, follows);
-    this.fd = fd;
-    this.segmentId = id;
-    this.bytes = bytes;
-    this.chain.push(id);
+    const reused = this.reopenSegment(opts.reuse ?? null);
+    if (reused !== null) {
+      this.fd = reused.fd;
+      this.segmentId = reused.segmentId;
+      this.bytes = reused.bytes;
+      if (this.chain.at(-1) !== reused.segmentId) this.chain.push(reused.segmentId);
+    } else {
+      const follows = opts.follows;
+      const id = follows.kind === 'snapshot' ? follows.snapshotId : newSnapshotId(this.now());
+      const { fd, bytes } = this.createSegment(id, follows);
+      this.fd = fd;
+      this.segmentId = id;
+      this.bytes = bytes;
+      this.chain.push(id);
+    }
     if (typeof this.policy === 'number') {
       this.timer = setInterval(() => this.tick(), this.policy);
       this.timer.unref();
@@ -386,6 +403,25 @@ export class JournalWriter {
     if (this.durableSeq >= this.appendSeq && this.retiring.length === 0 && !this.dirDirty) return;
     // The failure is recorded by fail(); nothing else to do here.
     this.flush().catch(() => undefined);
+  }
+
+  /**
+   * Opens an existing empty segment for appending at `bytes` (positional writes, so the file's
+   * own offset does not matter). Null when there is none to reuse or it cannot be opened.
+   */
+  private reopenSegment(
+    reuse: { segmentId: string; bytes: number } | null,
+  ): { fd: number; segmentId: string; bytes: number } | null {
+    if (reuse === null) return null;
+    const path = join(this.opts.dir, journalSegmentName(reuse.segmentId));
+    try {
+      const fd = this.fsys.openSync(path, 'r+');
+      this.dirDirty = false;
+      return { fd, segmentId: reuse.segmentId, bytes: reuse.bytes };
+    } catch (e) {
+      this.log.warn(`Journal ${path} could not be reopened (${describeCause(e)}): starting a new segment`);
+      return null;
+    }
   }
 
   private createSegment(id: string, follows: JournalFollows): { fd: number; bytes: number } {

@@ -23,7 +23,7 @@ import { copyTailToCorrupt, copyToCorrupt, ensureDataDir, moveToCorrupt, removeS
 import { listBackups } from './backups.js';
 import { moveSegmentToHistory } from './history.js';
 import { planJournalChain, type SegmentEntry } from './journal-chain.js';
-import type { JournalFollows, SegmentHeader } from './journal-format.js';
+import { JOURNAL_FORMAT_VERSION, type JournalFollows, type SegmentHeader } from './journal-format.js';
 import { readJournalSegment, readSegmentHeader } from './journal-reader.js';
 import * as msg from './log-messages.js';
 import type { Logger } from '../session/index.js';
@@ -63,9 +63,15 @@ export interface RecoveredJournal {
   records: Uint8Array[];
   /** Segment file names replayed, in order. */
   segments: string[];
-  /** Pass to `JournalWriter.open({ follows, chain })`. */
+  /** Pass to `JournalWriter.open({ follows, chain, reuse })`. */
   follows: JournalFollows;
   chain: string[];
+  /**
+   * The chain's last segment when it holds no record and nothing was cut from it (in this build's
+   * format): the writer appends to it instead of starting a segment, so starting and stopping a
+   * server on an unchanged session leaves the data directory as it was. Null otherwise.
+   */
+  reuse: { segmentId: string; bytes: number } | null;
   tornTails: number;
   /** A segment was corrupt mid-log: replay stopped at the damage. */
   corrupt: boolean;
@@ -259,6 +265,7 @@ async function recoverJournal(
   let tornTails = 0;
   let corrupt = false;
   let tail: { id: string; bytes: number } | null = null;
+  let reuse: { segmentId: string; bytes: number } | null = null;
   for (let i = 0; i < plan.chain.length; i++) {
     const entry = plan.chain[i];
     const header = entry.header as SegmentHeader;
@@ -306,11 +313,16 @@ async function recoverJournal(
     segments.push(entry.name);
     chain.push(header.segmentId);
     tail = { id: header.segmentId, bytes: read.validBytes };
+    const untouched = read.tornTail === null && read.corruption === null && read.fileBytes === read.validBytes;
+    reuse =
+      untouched && read.records.length === 0 && header.formatVersion === JOURNAL_FORMAT_VERSION
+        ? { segmentId: header.segmentId, bytes: read.validBytes }
+        : null;
   }
 
   let follows: JournalFollows;
   if (tail !== null) follows = { kind: 'segment', segmentId: tail.id, bytes: tail.bytes };
   else if (loadedId !== null) follows = { kind: 'snapshot', snapshotId: loadedId };
   else follows = { kind: 'empty' };
-  return { records, segments, follows, chain, tornTails, corrupt };
+  return { records, segments, follows, chain, reuse, tornTails, corrupt };
 }

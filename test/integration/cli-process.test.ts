@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { after, describe, test } from 'node:test';
 
 import { runProbe } from '../../src/cli/index.js';
+import { ReplicationClient } from '../../src/client/index.js';
 import { pickBasePort } from '../helpers/ports.js';
 
 const MAIN = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'src', 'cli', 'main.js');
@@ -113,7 +114,17 @@ describe('the multiuser-server command', () => {
     );
     assert.equal(code, 0, report.join(''));
     await waitForOutput(r, 'probe-json logged in.');
-    assert.equal(await stop(r), 0);
+    // The probe changed nothing; an artist's metadata (as the add-on sends after login) does, so the
+    // shutdown writes a snapshot and its line, with fields, is checked below.
+    const artist = new ReplicationClient({ host: '127.0.0.1', port: r.port, username: 'artist' });
+    try {
+      await artist.login();
+      await artist.updateMetadata([['frame_current', 1n]]);
+      await artist.waitForUsers((list) => list.some((u) => u.name === 'artist' && u.metadata.size > 0));
+      assert.equal(await stop(r), 0);
+    } finally {
+      await artist.close();
+    }
     const lines = r
       .output()
       .split('\n')

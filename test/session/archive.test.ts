@@ -53,7 +53,16 @@ function board(h: Harness): string[] {
 function setup(limits: Partial<SessionLimits> = {}): { h: Harness; alice: string; bob: string; carol: string } {
   const h = new Harness({ limits });
   const alice = h.login('alice');
-  return { h, alice, bob: h.login('bob'), carol: h.login('carol') };
+  const bob = h.login('bob');
+  const carol = h.login('carol');
+  // As the add-on does right after its login: each sends its metadata, which journals the logins.
+  for (const [id, name] of [
+    [alice, 'alice'],
+    [bob, 'bob'],
+    [carol, 'carol'],
+  ])
+    h.command(id, metadataFrames(name, strDict([['frame_current', 1n]])));
+  return { h, alice, bob, carol };
 }
 
 describe('the ~archive user-list entry', () => {

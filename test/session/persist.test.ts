@@ -7,8 +7,17 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 
 import { strDict } from '../../src/protocol/index.js';
-import type { Effect, Mutation, MutationType } from '../../src/session/index.js';
 import {
+  decodeMutation,
+  encodeMutation,
+  Session,
+  type Effect,
+  type Mutation,
+  type MutationType,
+  type SessionImage,
+} from '../../src/session/index.js';
+import {
+  ADMIN_PASSWORD,
   authFrames,
   commitFrames,
   deleteFrames,
@@ -22,6 +31,16 @@ import {
   sends,
   serverSnapshotFrames,
 } from './helpers.js';
+import { imageView } from './image-helpers.js';
+
+/** A fresh session that replayed `journal` through the record codec, as recovery does. */
+function replayed(journal: readonly Mutation[]): Session {
+  const session = new Session({ adminPassword: ADMIN_PASSWORD });
+  for (const m of journal) session.applyMutation(decodeMutation(encodeMutation(m)));
+  return session;
+}
+
+const userNames = (image: SessionImage): string[] => Array.from(image.users.keys(), String);
 
 function persisted(fx: readonly Effect[]): Mutation[] {
   const out: Mutation[] = [];
@@ -48,6 +67,8 @@ function running(): { h: Harness; alice: string; bob: string; ids: string[] } {
   const alice = h.login('alice', { admin: true });
   const ids = h.init(alice, 2);
   const bob = h.login('bob');
+  // As the add-on does right after its login (this journals bob's login, see the login tests).
+  h.command(bob, metadataFrames('bob', strDict([['frame_current', 1n]])));
   return { h, alice, bob, ids };
 }
 
@@ -93,12 +114,65 @@ describe('persist effects', () => {
     assert.deepEqual(persisted(fx), [{ type: 'owner', uuids: [ids[1]], owner: 'bob' }]);
   });
 
-  test('a login is journaled before the user list and the reply', () => {
+  test('a login is journaled with the next change of anyone: first, in login order, unattributed', () => {
     const h = new Harness();
-    h.login('alice');
-    const fx = h.command(h.newIdentity(), authFrames('bob'));
+    const alice = h.login('alice', { admin: true });
+    h.init(alice, 1);
+    const journaled = h.journal.length;
+    const bob = h.login('bob');
+    h.login('carol');
+    assert.equal(h.journal.length, journaled, 'nothing journaled at login');
+    assert.deepEqual(userNames(h.session.exportImage()), ['alice'], 'not in a snapshot before it is journaled');
+    const fx = h.command(bob, metadataFrames('bob', strDict([['frame_current', 3n]])));
+    assert.deepEqual(
+      persisted(fx).map((m) => (m.type === 'user-join' ? `${m.type} ${m.name}` : m.type)),
+      ['user-join bob', 'user-join carol', 'metadata'],
+    );
+    assertJournaledFirst(fx, 'metadata');
+    for (const e of fx) if (e.type === 'persist' && e.mutation.type === 'user-join') assert.equal(e.by, undefined);
+    assert.deepEqual(userNames(h.session.exportImage()), ['alice', 'bob', 'carol']);
+    assert.deepEqual(imageView(replayed(h.journal).exportImage()), imageView(h.session.exportImage()));
+  });
+
+  test('a login followed by nothing but its leave journals nothing, whatever ends it', () => {
+    // alice stays (a long timeout): a leave of hers would be a change, journaling whoever waits.
+    const h = new Harness({ timeoutMs: 60_000 });
+    const alice = h.login('alice', { admin: true });
+    h.init(alice, 1);
+    const before = h.session.exportImage();
+    const journaled = h.journal.length;
+    h.login('kicked');
+    h.command(alice, kickFrames('alice', 'kicked'));
+    const dropped = h.login('dropped');
+    h.event({ type: 'dropped', client: dropped, reason: 'connection closed', now: h.now });
+    h.login('silent', { heartbeat: false });
+    const start = h.now;
+    for (let t = start; t <= start + 40_000; t += 1000) h.tick(t);
+    assert.deepEqual(
+      h.session.listUsers().map((u) => u.name),
+      ['alice'],
+      'the silent one left at the heartbeat grace',
+    );
+    assert.deepEqual(h.journal.slice(journaled), [], 'the three visits left no trace');
+    const after = h.session.exportImage();
+    assert.deepEqual(imageView(after), imageView(before));
+    assert.deepEqual(userNames(after), ['alice']);
+    assert.deepEqual(imageView(replayed(h.journal).exportImage()), imageView(after));
+  });
+
+  test('a login that replaces a record restored from disk is journaled at once', () => {
+    const h = new Harness();
+    const alice = h.login('alice', { admin: true });
+    h.init(alice, 1);
+    h.command(alice, metadataFrames('alice', strDict([['frame_current', 3n]])));
+    const restored = replayed(h.journal);
+    const again = new Harness({}, restored);
+    const fx = again.command(again.newIdentity(), authFrames('alice'));
+    assert.deepEqual(
+      persisted(fx).filter((m) => m.type === 'user-join'),
+      [{ type: 'user-join', name: 'alice', admin: false }],
+    );
     assertJournaledFirst(fx, 'user-join');
-    assert.deepEqual(persisted(fx), [{ type: 'user-join', name: 'bob', admin: false }]);
   });
 
   test('a metadata update and what it archives are journaled before the relay', () => {
@@ -132,9 +206,10 @@ describe('persist effects', () => {
           ['DATA', nodeFrames(id, 'COMMON', [], nodeData(id))],
         ]),
       );
+    // The first change journals the two logins waiting for one (acceptJoin).
     assert.deepEqual(
       persisted(set('a')).map((m) => m.type),
-      ['node'],
+      ['user-join', 'user-join', 'node'],
     );
     const last = set('b');
     assert.deepEqual(

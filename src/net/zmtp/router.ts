@@ -69,6 +69,11 @@ export interface ZmtpRouterOptions extends RouterTimeouts {
   log(level: RouterLogLevel, message: string, key?: string): void;
   /** How an identity is named in log lines (user name when known). */
   label(clientId: string): string;
+  /**
+   * A connection became routable under `clientId` (`routed` true), or stopped being so: it closed,
+   * broke the protocol or was closed by us (`peer` is its address). Duplicates are never routable.
+   */
+  onRoute?(clientId: string, routed: boolean, peer: string): void;
 }
 
 const enum Phase {
@@ -489,6 +494,7 @@ export class ZmtpRouter {
     } else {
       this.byId.set(conn.clientId, conn);
       conn.routed = true;
+      this.opts.onRoute?.(conn.clientId, true, conn.peer);
     }
     conn.timer = setTimeout(() => this.checkLoggedIn(conn), this.opts.preLoginTimeoutMs);
   }
@@ -546,8 +552,10 @@ export class ZmtpRouter {
   }
 
   private unroute(conn: Connection): void {
-    if (conn.routed && this.byId.get(conn.clientId) === conn) this.byId.delete(conn.clientId);
+    const wasRouted = conn.routed && this.byId.get(conn.clientId) === conn;
+    if (wasRouted) this.byId.delete(conn.clientId);
     conn.routed = false;
+    if (wasRouted) this.opts.onRoute?.(conn.clientId, false, conn.peer);
     // Whoever waits for room on it finds out at once that it is gone (their next send: unreachable).
     conn.wake();
   }
