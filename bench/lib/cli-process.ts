@@ -11,6 +11,7 @@ import { join } from 'node:path';
 
 import { pickBasePort } from '../../test/helpers/ports.js';
 import { REPO_ROOT } from './harness.js';
+import { SERVER_ENV } from './server-control.js';
 
 export const CLI_MAIN = join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js');
 /**
@@ -119,7 +120,7 @@ function spawnCli(port: number, opts: CliStartOptions): CliProcess {
   const spawnedAt = performance.now();
   const child = spawn(process.execPath, argv, {
     cwd: opts.dataDir,
-    env: { PATH: process.env.PATH ?? '' },
+    env: { PATH: process.env.PATH ?? '', ...SERVER_ENV },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   live.add(child);

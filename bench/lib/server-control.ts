@@ -59,11 +59,15 @@ function nextMessage<T>(child: ChildProcess, type: string, timeoutMs: number): P
   });
 }
 
+/** The environment `npm start` and the CLI's shebang give the server (src/cli/main.ts). */
+export const SERVER_ENV: Readonly<Record<string, string>> = { GLIBC_TUNABLES: 'glibc.malloc.hugetlb=1' };
+
 export async function startServerProcess(config: ServerProcessConfig): Promise<ServerProcess> {
   const extra = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
   const child = fork(SCRIPT, [JSON.stringify(config)], {
     // The same young-generation cap as `npm start` and the CLI's shebang (src/cli/main.ts).
     execArgv: ['--expose-gc', '--max-semi-space-size=2', '--initial-old-space-size=64', ...extra],
+    env: { ...process.env, ...SERVER_ENV },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
