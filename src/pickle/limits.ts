@@ -72,6 +72,28 @@ export const DEFAULT_PICKLE_LIMITS: Readonly<PickleLimits> = Object.freeze({
   maxLongBytes: 1024 * 1024,
 });
 
+/**
+ * The limits in force for a caller's partial limits: the defaults, overridden by the fields that
+ * are numbers (an explicit `undefined` keeps the default). Merged once per limits object: callers
+ * pass the same configured object for every message, and merging it per decode or scan was a
+ * measurable cost of the relay. Limits objects are configuration, not changed once passed.
+ */
+const resolved = new WeakMap<Partial<PickleLimits>, Readonly<PickleLimits>>();
+export function resolvePickleLimits(partial: Partial<PickleLimits> | undefined): Readonly<PickleLimits> {
+  if (partial === undefined) return DEFAULT_PICKLE_LIMITS;
+  let lim = resolved.get(partial);
+  if (lim === undefined) {
+    const out = { ...DEFAULT_PICKLE_LIMITS };
+    for (const key of Object.keys(out) as (keyof PickleLimits)[]) {
+      const v = partial[key];
+      if (typeof v === 'number') out[key] = v;
+    }
+    lim = out;
+    resolved.set(partial, lim);
+  }
+  return lim;
+}
+
 /** Containers any pickle may build whatever its size (see `containerBytes`). */
 export const CONTAINER_FLOOR = 65_536;
 

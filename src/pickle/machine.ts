@@ -8,7 +8,7 @@
  * which is why `K\x01(a.` is an underflow and `(N.` returns None.
  */
 import { pickleError, type PickleErrorCode } from './errors.js';
-import { containerBudget, DEFAULT_PICKLE_LIMITS, MAX_HASHED_VALUES, type PickleLimits } from './limits.js';
+import { containerBudget, MAX_HASHED_VALUES, type PickleLimits, resolvePickleLimits } from './limits.js';
 import { checkHashable, isContainer } from './nesting.js';
 import { OPCODE_NAMES } from './opcodes.js';
 import type { PyValue } from './value.js';
@@ -42,34 +42,12 @@ export interface DecodeOptions {
   maxMemoSkip?: number;
 }
 
-/** Defaults overridden by the fields that are actually set (an explicit `undefined` keeps the default). */
-/** Merged once per limits object (callers pass the same configured object for every message). */
-const merged = new WeakMap<Partial<PickleLimits>, PickleLimits>();
-
-function mergeLimits(partial: Partial<PickleLimits>): PickleLimits {
-  let lim = merged.get(partial);
-  if (lim === undefined) {
-    lim = mergeLimitsNow(partial);
-    merged.set(partial, lim);
-  }
-  return lim;
-}
-
-function mergeLimitsNow(partial: Partial<PickleLimits>): PickleLimits {
-  const out = { ...DEFAULT_PICKLE_LIMITS };
-  for (const key of Object.keys(out) as (keyof PickleLimits)[]) {
-    const v = partial[key];
-    if (typeof v === 'number') out[key] = v;
-  }
-  return out;
-}
-
 export class Machine {
   readonly bytes: Uint8Array;
   readonly data: DataView;
   private textView: Buffer | undefined;
   readonly end: number;
-  readonly limits: PickleLimits;
+  readonly limits: Readonly<PickleLimits>;
   readonly allowGlobal: ((module: string, name: string) => boolean) | undefined;
   readonly allowPersistentIds: boolean;
   readonly plainConstructors: boolean;
@@ -101,7 +79,7 @@ export class Machine {
   proto = 0;
 
   constructor(bytes: Uint8Array, options: DecodeOptions | undefined) {
-    this.limits = options?.limits ? mergeLimits(options.limits) : DEFAULT_PICKLE_LIMITS;
+    this.limits = resolvePickleLimits(options?.limits);
     if (bytes.length > this.limits.maxBytes) {
       throw pickleError('PICKLE_LIMIT', `pickle of ${bytes.length} bytes exceeds maxBytes ${this.limits.maxBytes}`);
     }

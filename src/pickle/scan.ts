@@ -22,7 +22,7 @@
  */
 import { isUtf8 } from 'node:buffer';
 import { pickleError, PickleError } from './errors.js';
-import { containerBudget, DEFAULT_PICKLE_LIMITS, MAX_HASHED_VALUES, type PickleLimits } from './limits.js';
+import { containerBudget, MAX_HASHED_VALUES, type PickleLimits, resolvePickleLimits } from './limits.js';
 import { OPCODE_NAMES } from './opcodes.js';
 import { parseFloatLine, parseIntLine, parseLongLine, parseMemoIndexLine } from './text-literals.js';
 import { parseStringLine, parseUnicodeLine } from './text-literals.js';
@@ -116,7 +116,7 @@ function hashable(kind: number): boolean {
  * exception type) — see the file comment for what each code means against CPython.
  */
 export function scanPlainPickle(bytes: Uint8Array, limits?: Partial<ScanLimits>): PlainScan {
-  const lim = limits === undefined ? DEFAULT_PICKLE_LIMITS : mergedLimits(limits);
+  const lim = resolvePickleLimits(limits);
   if (bytes.length > lim.maxBytes) {
     throw pickleError('PICKLE_LIMIT', `pickle of ${bytes.length} bytes exceeds maxBytes ${lim.maxBytes}`);
   }
@@ -141,27 +141,6 @@ const MEMO_SLOTS = 256;
  */
 let spareStack: Uint32Array | null = null;
 let spareMemo: Uint32Array | null = null;
-
-/**
- * The limits in force for a caller's partial limits, merged once per limits object: callers pass
- * the same configured object for every message, and merging it per scan was a measurable cost of
- * the relay. Limits objects are configuration, not changed after they are passed.
- */
-const merged = new WeakMap<Partial<PickleLimits>, PickleLimits>();
-function mergedLimits(limits: Partial<PickleLimits>): PickleLimits {
-  let lim = merged.get(limits);
-  if (lim === undefined) {
-    lim = { ...DEFAULT_PICKLE_LIMITS, ...definedOnly(limits) };
-    merged.set(limits, lim);
-  }
-  return lim;
-}
-
-function definedOnly(partial: Partial<PickleLimits>): Partial<PickleLimits> {
-  const out: Partial<PickleLimits> = {};
-  for (const [k, v] of Object.entries(partial)) if (typeof v === 'number') out[k as keyof PickleLimits] = v;
-  return out;
-}
 
 class Scanner {
   pos = 0;

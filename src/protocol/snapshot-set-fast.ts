@@ -16,7 +16,7 @@
  * undefined and goes through the scanner and the decoder as before.
  */
 import type { PickleLimits, PyValue } from '../pickle/index.js';
-import { DEFAULT_PICKLE_LIMITS } from '../pickle/index.js';
+import { resolvePickleLimits } from '../pickle/index.js';
 import { SERVER_SNAPSHOT_SET, SNAPSHOT_KEY_DATA, SNAPSHOT_KEY_STATE } from './constants.js';
 import { strDict } from './replies.js';
 
@@ -37,23 +37,6 @@ const KEYS = Buffer.concat([
 const TAIL = [0x65, 0x75, 0x2e];
 const CHUNKS = 5;
 const FRAME_HEADER = HEAD.length + 8;
-
-const merged = new WeakMap<Partial<PickleLimits>, PickleLimits>();
-
-/** The limits in force, merged once per limits object (configuration, passed with every message). */
-function mergedLimits(limits: Partial<PickleLimits> | undefined): Readonly<PickleLimits> {
-  if (limits === undefined) return DEFAULT_PICKLE_LIMITS;
-  let l = merged.get(limits);
-  if (l === undefined) {
-    l = { ...DEFAULT_PICKLE_LIMITS };
-    for (const key of Object.keys(l) as (keyof PickleLimits)[]) {
-      const v = limits[key];
-      if (typeof v === 'number') l[key] = v;
-    }
-    merged.set(limits, l);
-  }
-  return l;
-}
 
 /** `{'STATE': 'SET', 'DATA': [5 bytes]}` when `frame` is exactly the layout above, else undefined. */
 export function fastServerSnapshotSet(frame: Uint8Array, limits?: Partial<PickleLimits>): PyValue | undefined {
@@ -89,7 +72,7 @@ export function fastServerSnapshotSet(frame: Uint8Array, limits?: Partial<Pickle
   if (pos + TAIL.length !== end) return undefined;
   if (frame[pos] !== TAIL[0] || frame[pos + 1] !== TAIL[1] || frame[pos + 2] !== TAIL[2]) return undefined;
   // Limits this tight would refuse the shape: the general path then says why.
-  const l = mergedLimits(limits);
+  const l = resolvePickleLimits(limits);
   if (l.maxBytes < end || l.maxDepth < 2 || l.maxItems < 32 || l.maxMemo < 9 || l.maxContainers < 2) return undefined;
   if (l.maxKeyNodes < 1) return undefined;
   return strDict([
