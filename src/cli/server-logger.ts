@@ -13,7 +13,7 @@
  *
  * Nothing logs passwords: no code path passes one to the logger.
  */
-import { childSubsystem, levelPasses, type LogFields, type Logger, type LogLevel } from '../session/index.js';
+import { childSubsystem, createFuncLogger, type LogFields, type Logger, type LogLevel } from '../session/index.js';
 import { openAppendStream, type AppendStream } from '../store/index.js';
 import type { LogFormat, LogLevelName } from './config.js';
 
@@ -171,39 +171,31 @@ export function createServerLogger(opts: ServerLoggerOptions): ServerLogger {
   if (opts.file !== null) openFile(opts.file);
   // Shared by every child logger: the console's live feed sees each subsystem's warnings.
   let observer: ((level: LogLevel, message: string) => void) | null = null;
-  const make = (subsystem: string | undefined): ServerLogger => {
-    const log = (level: LogLevel, message: string, fields?: LogFields): void => {
-      if (!levelPasses(level, min)) return;
-      if (observer !== null && (level === 'warn' || level === 'error')) observer(level, message);
-      const line = format(level, message, now(), subsystem, fields) + '\n';
-      toStream(line);
-      file?.write(line);
-    };
-    return {
-      log,
-      debug: (m, f) => log('debug', m, f),
-      info: (m, f) => log('info', m, f),
-      warn: (m, f) => log('warn', m, f),
-      error: (m, f) => log('error', m, f),
-      enabled: (level) => levelPasses(level, min),
-      child: (b) => make(childSubsystem(subsystem, b.subsystem)),
-      observe: (listener) => {
-        observer = listener;
-      },
-      reopen: async () => {
-        if (opts.file === null) return false;
-        // The new file first: no line falls between the two.
-        const old = file;
-        openFile(opts.file);
-        await endFile(old);
-        return true;
-      },
-      close: () => {
-        const f = file;
-        file = null;
-        return endFile(f);
-      },
-    };
+  const write = (level: LogLevel, message: string, subsystem: string | undefined, fields: LogFields): void => {
+    if (observer !== null && (level === 'warn' || level === 'error')) observer(level, message);
+    const line = format(level, message, now(), subsystem, fields) + '\n';
+    toStream(line);
+    file?.write(line);
   };
+  const make = (subsystem: string | undefined): ServerLogger => ({
+    ...createFuncLogger(write, min, subsystem),
+    child: (b) => make(childSubsystem(subsystem, b.subsystem)),
+    observe: (listener) => {
+      observer = listener;
+    },
+    reopen: async () => {
+      if (opts.file === null) return false;
+      // The new file first: no line falls between the two.
+      const old = file;
+      openFile(opts.file);
+      await endFile(old);
+      return true;
+    },
+    close: () => {
+      const f = file;
+      file = null;
+      return endFile(f);
+    },
+  });
   return make(undefined);
 }
