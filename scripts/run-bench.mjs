@@ -4,6 +4,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 
 const BENCH_DIR = 'dist/bench';
 const USAGE = 'usage: npm run bench [-- --list | name-substring ...]';
@@ -36,11 +37,13 @@ if (options.includes('--list')) {
   process.exit(0);
 }
 
+// The environment the benchmarks' server processes get (`npm start`'s, src/cli/main.ts).
+const { SERVER_ENV } = await import(pathToFileURL(join(BENCH_DIR, 'lib', 'server-launch.js')).href);
 let failed = 0;
 for (const f of files) {
   console.error(`# ${f}`);
-  // The server's environment (src/cli/main.ts), for the benchmarks that run server code in-process.
-  const env = { GLIBC_TUNABLES: 'glibc.malloc.hugetlb=1', ...process.env };
+  // The server's environment, for the benchmarks that run server code in-process.
+  const env = { ...process.env, ...SERVER_ENV };
   const res = spawnSync(process.execPath, ['--expose-gc', join(BENCH_DIR, f)], { stdio: 'inherit', env });
   if (res.status !== 0) failed++;
 }

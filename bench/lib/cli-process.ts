@@ -11,18 +11,17 @@ import { join } from 'node:path';
 
 import { pickBasePort } from '../../test/helpers/ports.js';
 import { REPO_ROOT } from './harness.js';
-import { SERVER_ENV } from './server-control.js';
+import { SERVER_ENV, SERVER_NODE_FLAGS } from './server-launch.js';
 
 export const CLI_MAIN = join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js');
 /**
  * Node flags of the server, as deployed: the CLI's shebang and `npm start` cap V8's young
  * generation (main.ts). `PERSIST_CLI_NODE_ARGS` replaces them (e.g. to add `--cpu-prof`).
  */
-export const CLI_NODE_ARGS: readonly string[] = (
-  process.env.PERSIST_CLI_NODE_ARGS ?? '--max-semi-space-size=2 --initial-old-space-size=64 --expose-gc'
-)
-  .split(' ')
-  .filter((a) => a !== '');
+export const CLI_NODE_ARGS: readonly string[] =
+  process.env.PERSIST_CLI_NODE_ARGS === undefined
+    ? SERVER_NODE_FLAGS
+    : process.env.PERSIST_CLI_NODE_ARGS.split(' ').filter((a) => a !== '');
 export const CLI_ADMIN_PASSWORD = 'bench-admin';
 
 export interface CliProcess {

@@ -7,6 +7,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 import type { ServerProcessConfig } from './server-process.js';
+import { SERVER_ENV, SERVER_NODE_FLAGS } from './server-launch.js';
 
 export interface ServerMemory {
   rss: number;
@@ -59,14 +60,11 @@ function nextMessage<T>(child: ChildProcess, type: string, timeoutMs: number): P
   });
 }
 
-/** The environment `npm start` and the CLI's shebang give the server (src/cli/main.ts). */
-export const SERVER_ENV: Readonly<Record<string, string>> = { GLIBC_TUNABLES: 'glibc.malloc.hugetlb=1' };
-
 export async function startServerProcess(config: ServerProcessConfig): Promise<ServerProcess> {
   const extra = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
   const child = fork(SCRIPT, [JSON.stringify(config)], {
-    // The same young-generation cap as `npm start` and the CLI's shebang (src/cli/main.ts).
-    execArgv: ['--expose-gc', '--max-semi-space-size=2', '--initial-old-space-size=64', ...extra],
+    // The same environment and node flags as `npm start` and the CLI's shebang (src/cli/main.ts).
+    execArgv: [...SERVER_NODE_FLAGS, ...extra],
     env: { ...process.env, ...SERVER_ENV },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
