@@ -1,7 +1,8 @@
 // Runs every compiled test file under dist/test with node's own test runner.
 // Node 20's `--test` does not expand globs, so the file list is collected here.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 function collect(dir) {
@@ -49,18 +50,26 @@ const REQUIREMENTS = [
     needed: (f) => f.endsWith('dashboard-browser.test.js'),
     ok: () => existsSync('/usr/bin/chromium'),
   },
+  {
+    what:
+      'permission to mount a tmpfs (the full-disk tests fill a small real file system): root with CAP_SYS_ADMIN; ' +
+      'in a Docker container, run it with --cap-add SYS_ADMIN (or --privileged)',
+    debian: null,
+    needed: (f) => f.endsWith('cli-full-disk.test.js'),
+    ok: canMountTmpfs,
+  },
 ];
 let missing = REQUIREMENTS.filter((r) => files.some(r.needed) && !r.ok());
 // As root on Debian or Ubuntu (a fresh container, CI) the packages are installed here, so the
 // README's test command works there as written; anywhere else nothing is installed behind the
 // user's back. MUS_TEST_NO_INSTALL=1 turns this off.
 const canInstall =
-  missing.length > 0 &&
+  missing.some((r) => r.debian !== null) &&
   process.getuid?.() === 0 &&
   process.env.MUS_TEST_NO_INSTALL !== '1' &&
   spawnSync('apt-get', ['--version']).status === 0;
 if (canInstall) {
-  const packages = [...new Set(missing.map((r) => r.debian))];
+  const packages = [...new Set(missing.map((r) => r.debian).filter((p) => p !== null))];
   console.error(`Installing what the tests need: apt-get install -y ${packages.join(' ')}`);
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   spawnSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
@@ -70,11 +79,25 @@ if (canInstall) {
 if (missing.length > 0) {
   console.error('The tests need, and this machine lacks:');
   for (const r of missing) console.error(`  - ${r.what}`);
-  console.error(
-    `On Debian or Ubuntu (as root): apt-get update && apt-get install -y ${missing.map((r) => r.debian).join(' ')}`,
-  );
-  console.error('Elsewhere install the equivalent packages (README.md "Run the tests"), then run the tests again.');
+  const packages = missing.map((r) => r.debian).filter((p) => p !== null);
+  if (packages.length > 0) {
+    console.error(`On Debian or Ubuntu (as root): apt-get update && apt-get install -y ${packages.join(' ')}`);
+  }
+  if (packages.length > 0) console.error('Elsewhere install the equivalent packages (README.md "Run the tests").');
+  console.error('Then run the tests again.');
   process.exit(1);
+}
+
+/** Whether this process may mount a tmpfs, tried on a tiny one in a temporary directory. */
+function canMountTmpfs() {
+  const dir = mkdtempSync(join(tmpdir(), 'mus-mount-check-'));
+  try {
+    if (spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=65536', 'tmpfs', dir]).status !== 0) return false;
+    spawnSync('umount', [dir]);
+    return true;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 const res = spawnSync(process.execPath, ['--test', '--test-reporter=spec', ...files], { stdio: 'inherit' });

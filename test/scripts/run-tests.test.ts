@@ -32,6 +32,26 @@ test('without systemd-analyze the test command names it and how to install it, a
   }
 });
 
+test('where a tmpfs cannot be mounted the test command says what the full-disk tests need, and runs nothing', () => {
+  const bin = mkdtempSync(join(tmpdir(), 'mus-path-'));
+  try {
+    // A PATH with python3 only: no mount command, as good as no permission to mount.
+    const python = spawnSync('python3', ['-c', 'import sys; print(sys.executable)'], { encoding: 'utf8' });
+    symlinkSync(python.stdout.trim(), join(bin, 'python3'));
+    const run = spawnSync(process.execPath, ['scripts/run-tests.mjs', 'cli-full-disk'], {
+      cwd: ROOT,
+      env: { PATH: bin },
+      encoding: 'utf8',
+    });
+    assert.equal(run.status, 1);
+    assert.match(run.stderr, /lacks:\n {2}- permission to mount a tmpfs .*--cap-add SYS_ADMIN/);
+    assert.doesNotMatch(run.stderr, /apt-get/, 'no package provides it');
+    assert.doesNotMatch(run.stdout + run.stderr, /# tests/, 'no test ran');
+  } finally {
+    rmSync(bin, { recursive: true, force: true });
+  }
+});
+
 test('as root with apt-get, the test command installs what is missing, then runs the tests', (t) => {
   if (process.getuid?.() !== 0) {
     t.diagnostic('not root: the install path is not taken (the test above covers that case)');
